@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok from their
+# Go modules at the versions pinned in versions.env, once, into a cache folder outside the repo.
+# Usage: build.sh            -> prints the bin folder on success
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+
+command -v go >/dev/null 2>&1 || {
+  echo "localkube: no Go toolchain on PATH. Install Go 1.25 or newer (Debian: golang-go, or from go.dev)." >&2
+  exit 2
+}
+
+cache_root=${LOCALKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/statefuldb-localkube}
+dest="$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+bin="$dest/bin"
+want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+have_all=1
+for b in "${want[@]}"; do [ -x "$bin/$b" ] || have_all=0; done
+if [ "$have_all" = 1 ]; then echo "$bin"; exit 0; fi
+
+mkdir -p "$bin" "$dest/src/kube" "$dest/src/etcd" "$dest/logs"
+export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+log="$dest/logs/build.log"
+: >"$log"
+
+fail() {
+  echo "localkube: building $1 failed; the last lines of $log:" >&2
+  tail -n 30 "$log" >&2
+  exit 1
+}
+
+staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
+  cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api
+  cri-client csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms
+  kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics
+  mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller)
+
+# Kubernetes: a wrapper module, because k8s.io/kubernetes requires its staging modules as v0.0.0.
+(
+  cd "$dest/src/kube"
+  {
+    echo "module statefuldb.local/localkube/kube"
+    echo
+    echo "go 1.25.0"
+    echo
+    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo
+    for m in "${staging[@]}"; do echo "replace k8s.io/$m => k8s.io/$m $KUBERNETES_STAGING_VERSION"; done
+  } >go.mod
+  cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+  go mod tidy -e >>"$log" 2>&1 || fail "the Kubernetes wrapper module (go mod tidy)"
+  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION#v1.}"
+  ldflags="${ldflags%.*}"
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [ -x "$bin/$c" ] && continue
+    echo "localkube: building $c $KUBERNETES_VERSION ..." >&2
+    go build -tags selinux,notest -ldflags "$ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c" >>"$log" 2>&1 || fail "$c"
+    mv "$bin/$c.tmp" "$bin/$c"
+  done
+)
+
+# etcd: the server module's root package is main; go install refuses it for its replace lines.
+if [ ! -x "$bin/etcd" ]; then
+  (
+    cd "$dest/src/etcd"
+    printf 'module statefuldb.local/localkube/etcd\n\ngo 1.25.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >go.mod
+    printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
+    go mod tidy -e >>"$log" 2>&1 || fail "the etcd wrapper module (go mod tidy)"
+    echo "localkube: building etcd $ETCD_VERSION ..." >&2
+    go build -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3 >>"$log" 2>&1 || fail etcd
+    mv "$bin/etcd.tmp" "$bin/etcd"
+  )
+fi
+
+if [ ! -x "$bin/kwok" ]; then
+  echo "localkube: building kwok $KWOK_VERSION ..." >&2
+  GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >>"$log" 2>&1 || fail kwok
+  # The stage definitions ship inside the module; keep the pinned copy next to the binary.
+  moddir=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION
+  rm -rf "$dest/kustomize" && cp -r "$moddir/kustomize" "$dest/kustomize" && chmod -R u+w "$dest/kustomize"
+fi
+echo "$bin"
