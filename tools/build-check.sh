@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build the collection tarball, install it into a temporary path, and render every module's
+# documentation from the installed copy (what a user of the built artifact sees).
+set -euo pipefail
+root=$(git rev-parse --show-toplevel)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$root"
+.venv/bin/ansible-galaxy collection build --output-path "$tmp/dist" --force >/dev/null
+tarball=$(ls "$tmp"/dist/statefuldb-k8s-*.tar.gz)
+echo "built $(basename "$tarball") ($(du -h "$tarball" | cut -f1))"
+.venv/bin/ansible-galaxy collection install -p "$tmp/installed" "$tarball" >/dev/null
+export ANSIBLE_COLLECTIONS_PATH="$tmp/installed"
+status=0
+for f in plugins/modules/*.py; do
+  m=$(basename "$f" .py)
+  [ "$m" = __init__ ] && continue
+  if out=$(.venv/bin/ansible-doc "statefuldb.k8s.$m" 2>&1) && grep -q "OPTIONS\|^> " <<<"$out"; then
+    echo "ansible-doc statefuldb.k8s.$m: ok"
+  else
+    echo "ansible-doc statefuldb.k8s.$m: FAILED"; echo "$out" | tail -n 15; status=1
+  fi
+done
+# Every module is in the action groups, so module_defaults can set auth once.
+for f in plugins/modules/*.py; do
+  m=$(basename "$f" .py)
+  [ "$m" = __init__ ] && continue
+  grep -qE "^\s+- $m\$" meta/runtime.yml || { echo "meta/runtime.yml: $m is in no action group"; status=1; }
+done
+for role in roles/*/; do
+  r=$(basename "$role")
+  [ -f "$tmp/installed/ansible_collections/statefuldb/k8s/roles/$r/meta/argument_specs.yml" ] \
+    || { echo "role $r: meta/argument_specs.yml missing from the built collection"; status=1; }
+done
+exit $status

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make test`: every gate CI holds the collection to. Each gate runs even if an earlier one failed;
+# the run fails if any gate failed, and ends with one summary line.
+set -u
+cd "$(git rev-parse --show-toplevel)"
+export PY=${PY:-.venv/bin/python}
+passed=() failed=()
+
+gate() {
+  local name=$1; shift
+  echo
+  echo "=== gate: $name"
+  local start=$SECONDS
+  if "$@"; then passed+=("$name"); echo "=== gate $name: passed in $((SECONDS - start)) s"
+  else failed+=("$name"); echo "=== gate $name: FAILED in $((SECONDS - start)) s"; fi
+}
+
+gate unit bash tools/pytest-gate.sh tests/unit
+gate sanity bash tools/sanity.sh
+gate ansible-lint bash tools/lint.sh
+gate build-install-doc bash tools/build-check.sh
+gate integration bash tools/pytest-gate.sh tests/integration
+gate molecule bash tools/molecule-all.sh
+
+echo
+echo "gates passed: ${passed[*]:-none}"
+[ ${#failed[@]} -gt 0 ] && echo "gates FAILED: ${failed[*]}"
+echo "gates: ${#passed[@]} passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
