@@ -32,4 +32,10 @@ for role in roles/*/; do
   [ -f "$tmp/installed/ansible_collections/statefuldb/k8s/roles/$r/meta/argument_specs.yml" ] \
     || { echo "role $r: meta/argument_specs.yml missing from the built collection"; status=1; }
 done
+# An execution environment built with this collection gets its Python and system requirements.
+deps=$(.venv/bin/ansible-builder introspect "$tmp/installed" 2>&1)
+for req in kubernetes google-auth PyMySQL ca-certificates; do
+  grep -q "$req" <<<"$deps" || { echo "ansible-builder introspect does not list $req:"; echo "$deps"; status=1; }
+done
+[ $status -eq 0 ] && echo "ansible-builder introspect: python and system requirements found"
 exit $status
