@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""`make bench`: run every side-by-side benchmark on the running local control plane, one after the
+other (never in parallel: the machine has two cores), and print their tables together.
+
+Each benchmark is a script that prints a markdown table and writes bench/results/<name>.json.
+"""
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+BENCHMARKS = [
+    ("control plane", [sys.executable, os.path.join(REPO, "tools", "localkube", "localkube.py"), "bench"]),
+    ("kubernetes modules", [sys.executable, os.path.join(HERE, "k8s_bench.py")]),
+    ("mysql_cluster role", [sys.executable, os.path.join(HERE, "mysql_bench.py")]),
+]
+
+
+def main():
+    failed = []
+    sections = []
+    for title, cmd in BENCHMARKS:
+        if not os.path.exists(cmd[1]):
+            failed.append("%s (missing %s)" % (title, os.path.relpath(cmd[1], REPO)))
+            continue
+        print("### %s" % title, flush=True)
+        start = time.monotonic()
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        took = time.monotonic() - start
+        if proc.returncode != 0:
+            print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+            failed.append(title)
+            continue
+        print(proc.stdout)
+        sections.append("### %s\n\n%s\n(benchmark ran %.0f s)\n" % (title, proc.stdout.strip(), took))
+    with open(os.path.join(HERE, "results", "summary.md"), "w") as f:
+        f.write("\n".join(sections))
+    if failed:
+        print("benchmarks that did not run: " + ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
