@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-modify-write of settings.ipConfiguration with settingsVersion, retried on conflicts."""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import (
+    OperationInProgressError,
+    StaleSettingsError,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.networks import (
+    comparable,
+    for_display,
+    merge_networks,
+    utcnow,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.ssl import (
+    effective_ssl_mode,
+    ssl_fields,
+    ssl_needs_change,
+)
+
+
+def plan_ip_configuration(ip_configuration, desired_networks, state="present", exclusive=False,
+                          ssl_mode=None, ipv4_enabled=None, now=None):
+    """Return the new ipConfiguration, or None when the instance already matches the task."""
+    ip_configuration = copy.deepcopy(ip_configuration or {})
+    changed = False
+    current = ip_configuration.get("authorizedNetworks") or []
+    if desired_networks is not None:
+        merged = merge_networks(current, desired_networks, state=state, exclusive=exclusive, now=now)
+        if comparable(merged) != comparable(current):
+            ip_configuration["authorizedNetworks"] = merged
+            changed = True
+    if ssl_mode and ssl_needs_change(ip_configuration, ssl_mode):
+        ip_configuration.update(ssl_fields(ssl_mode))
+        changed = True
+    if ipv4_enabled is not None and bool(ip_configuration.get("ipv4Enabled")) != ipv4_enabled:
+        ip_configuration["ipv4Enabled"] = ipv4_enabled
+        changed = True
+    return ip_configuration if changed else None
+
+
+def access_summary(ip_configuration):
+    ip_configuration = ip_configuration or {}
+    return {
+        "authorized_networks": for_display(ip_configuration.get("authorizedNetworks")),
+        "ssl_mode": effective_ssl_mode(ip_configuration),
+        "ipv4_enabled": bool(ip_configuration.get("ipv4Enabled")),
+    }
+
+
+def ensure_access(client, desired_networks, state="present", exclusive=False, ssl_mode=None,
+                  ipv4_enabled=None, check_mode=False):
+    """Make the instance's ipConfiguration match the task; returns the module result."""
+    deadline = client.clock() + client.wait_timeout
+    attempts = 0
+    while True:
+        instance = client.get_instance()
+        settings = instance.get("settings") or {}
+        before_conf = settings.get("ipConfiguration") or {}
+        new_conf = plan_ip_configuration(before_conf, desired_networks, state, exclusive, ssl_mode,
+                                         ipv4_enabled, now=utcnow())
+        before = access_summary(before_conf)
+        if new_conf is None:
+            return dict(changed=False, attempts=attempts, diff=dict(before=before, after=before),
+                        settings_version=settings.get("settingsVersion"), **before)
+        if check_mode:
+            after = access_summary(new_conf)
+            return dict(changed=True, attempts=attempts, diff=dict(before=before, after=after),
+                        settings_version=settings.get("settingsVersion"), **after)
+        # Only ipConfiguration is sent; settingsVersion makes the API refuse (412) a write
+        # based on settings someone else changed since our read.
+        body = {"settings": {"settingsVersion": settings.get("settingsVersion"),
+                             "ipConfiguration": new_conf}}
+        attempts += 1
+        try:
+            operation = client.patch_instance(body)
+        except (StaleSettingsError, OperationInProgressError):
+            if client.clock() >= deadline:
+                raise
+            client.sleep(min(0.2 * attempts, 2.0))
+            continue
+        remaining = max(1.0, deadline - client.clock())
+        operation = client.wait_operation(operation, timeout=remaining)
+        final = client.get_instance()
+        final_settings = final.get("settings") or {}
+        after = access_summary(final_settings.get("ipConfiguration"))
+        return dict(changed=True, attempts=attempts, diff=dict(before=before, after=after),
+                    settings_version=final_settings.get("settingsVersion"),
+                    operation={k: operation.get(k) for k in ("name", "operationType", "status",
+                                                              "targetLink")},
+                    **after)

@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cloud SQL Admin API v1 calls: one retry policy, clear errors, operation waits."""
+
+from __future__ import annotations
+
+import random
+import time
+
+try:
+    import google.auth.exceptions as google_auth_exceptions
+    import requests
+except ImportError:  # pragma: no cover - the module reports missing_required_lib first
+    google_auth_exceptions = None
+    requests = None
+
+RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+
+
+class CloudSqlError(Exception):
+    """A failure the module reports as it is (message already names what to fix)."""
+
+    def __init__(self, message, status=None, reason=None, details=None):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.details = details or {}
+
+
+class StaleSettingsError(CloudSqlError):
+    """412: the settingsVersion we sent is no longer current."""
+
+
+class OperationInProgressError(CloudSqlError):
+    """409 operationInProgress that outlived the retry window."""
+
+
+class OperationFailedError(CloudSqlError):
+    """A long-running operation finished with an error."""
+
+
+class NotFoundError(CloudSqlError):
+    """404 for an object other than the instance (callers decide what it means)."""
+
+
+def _error_parts(response):
+    """(message, reason) of a Google JSON error response, robust to non-JSON bodies."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip()[:500], None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return str(body)[:500], None
+    reason = None
+    for item in error.get("errors") or []:
+        if isinstance(item, dict) and item.get("reason"):
+            reason = item["reason"]
+            break
+    return error.get("message") or error.get("status") or "", reason
+
+
+def backoff_delays(initial=0.5, maximum=8.0, factor=2.0):
+    """Endless jittered exponential delays: 0.5, 1, 2, 4, 8, 8, ... (each +-25%)."""
+    delay = initial
+    while True:
+        yield delay * random.uniform(0.75, 1.25)
+        delay = min(delay * factor, maximum)
+
+
+class CloudSqlClient(object):
+    """Admin API calls for one instance of one project."""
+
+    def __init__(self, session, project, instance, api_endpoint="https://sqladmin.googleapis.com/",
+                 request_timeout=30, wait_timeout=600, sleep=time.sleep, clock=time.monotonic):
+        self.session = session
+        self.project = project
+        self.instance = instance
+        self.base = api_endpoint.rstrip("/") + "/v1"
+        self.request_timeout = request_timeout
+        self.wait_timeout = wait_timeout
+        self.sleep = sleep
+        self.clock = clock
+
+    # ---- transport and the one retry policy -------------------------------------------------
+    def _describe(self):
+        return "Cloud SQL instance %r in project %r" % (self.instance, self.project)
+
+    def request(self, method, path, params=None, body=None, what=None):
+        """Send one API request; retry 429/5xx/409 operationInProgress until wait_timeout."""
+        url = self.base + path
+        deadline = self.clock() + self.wait_timeout
+        delays = backoff_delays()
+        what = what or "%s %s" % (method, path)
+        while True:
+            try:
+                response = self.session.request(method, url, params=params, json=body,
+                                                timeout=self.request_timeout)
+            except google_auth_exceptions.RefreshError as exc:
+                raise CloudSqlError("Could not obtain an access token (%s). Check the "
+                                    "credentials (auth_kind, service account key)." % exc, status=401)
+            except google_auth_exceptions.GoogleAuthError as exc:
+                raise CloudSqlError("Google authentication failed: %s" % exc, status=401)
+            except requests.RequestException as exc:
+                if self.clock() >= deadline:
+                    raise CloudSqlError("Could not reach the Cloud SQL Admin API at %s: %s"
+                                        % (self.base, exc))
+                self.sleep(next(delays))
+                continue
+            if response.status_code < 400:
+                if not response.content:
+                    return {}
+                return response.json()
+            message, reason = _error_parts(response)
+            status = response.status_code
+            retryable = status in RETRYABLE_STATUS or (status == 409 and reason == "operationInProgress")
+            if retryable and self.clock() < deadline:
+                self.sleep(min(next(delays), max(0.0, deadline - self.clock())))
+                continue
+            raise self._error(status, reason, message, what)
+
+    def _error(self, status, reason, message, what):
+        if status == 401:
+            return CloudSqlError(
+                "Failed to %s: the Admin API rejected the credentials (401: %s). The credentials "
+                "are missing, invalid or expired; check auth_kind and the key or token."
+                % (what, message), status, reason)
+        if status == 403:
+            return CloudSqlError(
+                "Failed to %s: permission denied (403: %s) on %s. The credentials lack "
+                "permission; grant the service account roles/cloudsql.admin (or "
+                "cloudsql.instances.update / users / databases permissions) on project %r."
+                % (what, message, self._describe(), self.project), status, reason)
+        if status == 404:
+            return NotFoundError("Failed to %s: not found (404: %s) for %s." % (what, message, self._describe()),
+                                 status, reason)
+        if status == 412:
+            return StaleSettingsError("Failed to %s: settings changed concurrently (412: %s)"
+                                      % (what, message), status, reason)
+        if status == 409 and reason == "operationInProgress":
+            return OperationInProgressError(
+                "Failed to %s: another operation is still running on %s (409: %s) after %ss"
+                % (what, self._describe(), message, self.wait_timeout), status, reason)
+        return CloudSqlError("Failed to %s on %s (%s: %s)" % (what, self._describe(), status, message),
+                             status, reason)
+
+    def _instance_path(self, suffix=""):
+        return "/projects/%s/instances/%s%s" % (self.project, self.instance, suffix)
+
+    # ---- instances ---------------------------------------------------------------------------
+    def get_instance(self):
+        try:
+            return self.request("GET", self._instance_path(), what="read the instance")
+        except NotFoundError as exc:
+            raise CloudSqlError("Cloud SQL instance %r was not found in project %r (404). Check "
+                                "`project` and `instance`. (%s)" % (self.instance, self.project, exc),
+                                status=404, reason=exc.reason)
+
+    def patch_instance(self, body):
+        return self.request("PATCH", self._instance_path(), body=body, what="update the instance settings")
+
+    # ---- operations --------------------------------------------------------------------------
+    def get_operation(self, name):
+        return self.request("GET", "/projects/%s/operations/%s" % (self.project, name),
+                            what="read operation %s" % name)
+
+    def wait_operation(self, operation, timeout=None):
+        """Poll the operation with backoff until DONE; raise with its error text."""
+        timeout = self.wait_timeout if timeout is None else timeout
+        deadline = self.clock() + timeout
+        delays = backoff_delays(initial=0.25, maximum=5.0, factor=1.6)
+        while operation.get("status") != "DONE":
+            if self.clock() >= deadline:
+                raise CloudSqlError(
+                    "Operation %s (%s) on %s did not finish within %ss (last status %s); it may "
+                    "still complete, check it with `gcloud sql operations describe %s`."
+                    % (operation.get("name"), operation.get("operationType"), self._describe(),
+                       timeout, operation.get("status"), operation.get("name")))
+            self.sleep(min(next(delays), max(0.0, deadline - self.clock())))
+            operation = self.get_operation(operation["name"])
+        errors = ((operation.get("error") or {}).get("errors")) or []
+        if errors:
+            text = "; ".join("%s: %s" % (e.get("code", "ERROR"), e.get("message", "")) for e in errors)
+            raise OperationFailedError("Operation %s (%s) on %s failed: %s"
+                                       % (operation.get("name"), operation.get("operationType"),
+                                          self._describe(), text))
+        return operation
+
+    # ---- users -------------------------------------------------------------------------------
+    def list_users(self):
+        return self.request("GET", self._instance_path("/users"), what="list users").get("items", [])
+
+    def insert_user(self, user):
+        return self.request("POST", self._instance_path("/users"), body=user,
+                            what="create user %s" % user.get("name"))
+
+    def update_user(self, name, host, user):
+        params = {"name": name}
+        if host is not None:
+            params["host"] = host
+        return self.request("PUT", self._instance_path("/users"), params=params, body=user,
+                            what="update user %s" % name)
+
+    def delete_user(self, name, host):
+        params = {"name": name}
+        if host is not None:
+            params["host"] = host
+        return self.request("DELETE", self._instance_path("/users"), params=params,
+                            what="delete user %s" % name)
+
+    # ---- databases ---------------------------------------------------------------------------
+    def list_databases(self):
+        return self.request("GET", self._instance_path("/databases"),
+                            what="list databases").get("items", [])
+
+    def get_database(self, name):
+        try:
+            return self.request("GET", self._instance_path("/databases/%s" % name),
+                                what="read database %s" % name)
+        except NotFoundError:
+            return None
+
+    def insert_database(self, database):
+        return self.request("POST", self._instance_path("/databases"), body=database,
+                            what="create database %s" % database.get("name"))
+
+    def patch_database(self, name, database):
+        return self.request("PATCH", self._instance_path("/databases/%s" % name), body=database,
+                            what="update database %s" % name)
+
+    def delete_database(self, name):
+        return self.request("DELETE", self._instance_path("/databases/%s" % name),
+                            what="delete database %s" % name)

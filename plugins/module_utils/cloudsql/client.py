@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn a module's GCP options into a CloudSqlClient, failing clearly on missing libraries."""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlClient
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.auth import (
+    GOOGLE_AUTH_IMPORT_ERROR,
+    HAS_GOOGLE_AUTH,
+    GcpAuthError,
+    build_credentials,
+    build_session,
+)
+
+try:
+    import requests  # noqa: F401  (google-auth's transport needs it)
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+
+def client_from_module(module):
+    """A CloudSqlClient for module.params (project, instance, auth, api_endpoint, timeouts)."""
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    if not HAS_GOOGLE_AUTH:
+        module.fail_json(msg=missing_required_lib("google-auth"), exception=str(GOOGLE_AUTH_IMPORT_ERROR))
+    params = module.params
+    for option in ("request_timeout", "wait_timeout"):
+        if params[option] is not None and params[option] <= 0:
+            module.fail_json(msg="%s must be a positive number of seconds" % option)
+    try:
+        credentials = build_credentials(params["auth_kind"], params["service_account_file"],
+                                        params["service_account_contents"], params["access_token"],
+                                        params["scopes"])
+    except GcpAuthError as exc:
+        module.fail_json(msg="Cannot build Google credentials: %s" % exc)
+    return CloudSqlClient(build_session(credentials), params["project"], params.get("instance"),
+                          api_endpoint=params["api_endpoint"],
+                          request_timeout=params["request_timeout"],
+                          wait_timeout=params["wait_timeout"])
