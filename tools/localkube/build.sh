@@ -1,29 +1,40 @@
 #!/usr/bin/env bash
 # Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok from their
 # Go modules at the versions pinned in versions.env, once, into a cache folder outside the repo.
-# Usage: build.sh            -> prints the bin folder on success
+# Usage: build.sh              -> builds what is missing, prints the bin folder on success
+#        build.sh --print-dir  -> prints the bin folder without building
+# A full build records its wall-clock seconds in logs/build-seconds (read by `localkube.py bench`).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
 
-command -v go >/dev/null 2>&1 || {
-  echo "localkube: no Go toolchain on PATH. Install Go 1.25 or newer (Debian: golang-go, or from go.dev)." >&2
-  exit 2
-}
-
 cache_root=${LOCALKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/statefuldb-localkube}
 dest="$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 bin="$dest/bin"
+if [ "${1:-}" = "--print-dir" ]; then echo "$bin"; exit 0; fi
 want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 have_all=1
 for b in "${want[@]}"; do [ -x "$bin/$b" ] || have_all=0; done
+[ -f "$dest/kustomize/stage/pod/fast/pod-ready.yaml" ] || have_all=0
 if [ "$have_all" = 1 ]; then echo "$bin"; exit 0; fi
+
+# kwok v0.8.0 declares go 1.26.0; Kubernetes v1.35 needs 1.25.
+command -v go >/dev/null 2>&1 || {
+  echo "localkube: no Go toolchain on PATH. Install Go 1.26 or newer (from go.dev; Debian's golang-go may be older)." >&2
+  exit 2
+}
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [ "${go_minor:-0}" -lt 26 ] 2>/dev/null; then
+  echo "localkube: $(go env GOVERSION) is too old; kwok $KWOK_VERSION needs Go 1.26 or newer (go.dev/dl)." >&2
+  exit 2
+fi
 
 mkdir -p "$bin" "$dest/src/kube" "$dest/src/etcd" "$dest/logs"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 log="$dest/logs/build.log"
 : >"$log"
+build_started=$(date +%s)
 
 fail() {
   echo "localkube: building $1 failed; the last lines of $log:" >&2
@@ -88,8 +99,12 @@ fi
 if [ ! -x "$bin/kwok" ]; then
   echo "localkube: building kwok $KWOK_VERSION ..." >&2
   GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >>"$log" 2>&1 || fail kwok
+fi
+if [ ! -f "$dest/kustomize/stage/pod/fast/pod-ready.yaml" ]; then
   # The stage definitions ship inside the module; keep the pinned copy next to the binary.
+  go mod download "sigs.k8s.io/kwok@$KWOK_VERSION" >>"$log" 2>&1 || fail "kwok module download"
   moddir=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION
   rm -rf "$dest/kustomize" && cp -r "$moddir/kustomize" "$dest/kustomize" && chmod -R u+w "$dest/kustomize"
 fi
+echo $(($(date +%s) - build_started)) >"$dest/logs/build-seconds"
 echo "$bin"

@@ -1,0 +1,676 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A real Kubernetes control plane on one machine, without Docker: `up`, `down`, `reset`, `status`,
+`bench`.
+
+etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the real binaries (built by
+build.sh from their Go modules at pinned versions). KWOK stands in for the kubelets of 3 fake nodes:
+it marks scheduled pods Running/Ready and gives them IPs from 10.244.0.0/16, but runs no
+containers. A small hostPath provisioner (provisioner.py) creates a PV with a real directory under
+.localkube/volumes/ for every claim of the default StorageClass `standard`; the real PV controller
+binds it. Pod IPs live in the network namespace `statefuldb-pods` (podnet.py).
+
+State lives in <repo>/.localkube: pki/, logs/, run/ (pid files), etcd/, volumes/, kubeconfig.
+Standard library only; the openssl CLI makes the certificates; needs root for the pod network.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import podnet  # noqa: E402
+
+STATE = os.path.join(REPO, ".localkube")
+PKI = os.path.join(STATE, "pki")
+LOGS = os.path.join(STATE, "logs")
+RUN = os.path.join(STATE, "run")
+VOLUMES = os.path.join(STATE, "volumes")
+KUBECONFIG = os.path.join(STATE, "kubeconfig")
+BUILD_SH = os.path.join(HERE, "build.sh")
+
+# Fixed ports, all on 127.0.0.1 except KWOK's kubelet endpoint (on the pod-network gateway
+# address, which only this host and the pod namespace can reach).
+ETCD_PORT = 12379
+ETCD_PEER_PORT = 12380
+APISERVER_PORT = 16443
+CONTROLLER_MANAGER_PORT = 16257
+SCHEDULER_PORT = 16259
+KWOK_PORT = 16250
+
+# Kubernetes refuses loopback addresses as endpoints, so the apiserver advertises the gateway
+# address of the pod network (a real address of this host) while it listens on 127.0.0.1 only.
+ADVERTISE_ADDRESS = podnet.GATEWAY_IP
+SERVICE_CIDR = podnet.SERVICE_CIDR
+CLUSTER_CIDR = podnet.POD_CIDR
+# KWOK takes pod IPs from each node's podCIDR (a /24 per node from the node IPAM controller);
+# this range is only its fallback for a node that has none yet.
+KWOK_FALLBACK_CIDR = "10.244.254.0/24"
+NODES = ["kwok-node-0", "kwok-node-1", "kwok-node-2"]
+ZONES = ["zone-a", "zone-b", "zone-c"]
+STORAGE_CLASS = "standard"
+PROVISIONER_NAME = "localkube.statefuldb.io/hostpath"
+
+HEALTH_TIMEOUT = {"etcd": 30, "kube-apiserver": 90, "kube-controller-manager": 60,
+                  "kube-scheduler": 60, "kwok": 60, "provisioner": 30}
+# Start order; `down` stops in reverse.
+COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "provisioner"]
+PORTS = {
+    "etcd": [("127.0.0.1", ETCD_PORT), ("127.0.0.1", ETCD_PEER_PORT)],
+    "kube-apiserver": [("127.0.0.1", APISERVER_PORT)],
+    "kube-controller-manager": [("127.0.0.1", CONTROLLER_MANAGER_PORT)],
+    "kube-scheduler": [("127.0.0.1", SCHEDULER_PORT)],
+    "kwok": [(ADVERTISE_ADDRESS, KWOK_PORT)],
+    "provisioner": [],
+}
+
+
+class LocalkubeError(RuntimeError):
+    """A failure the user can act on; printed without a traceback."""
+
+
+def log(msg: str) -> None:
+    print("localkube: " + msg, flush=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Binaries
+
+
+def bin_dir(build: bool = True) -> str:
+    """The folder with the pinned binaries; builds them first when `build` (a no-op once built)."""
+    if build:
+        proc = subprocess.run(["bash", BUILD_SH], stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            raise LocalkubeError("build.sh failed (exit %d); see the messages above" % proc.returncode)
+        return proc.stdout.strip().splitlines()[-1]
+    proc = subprocess.run(["bash", BUILD_SH, "--print-dir"], stdout=subprocess.PIPE, text=True)
+    return proc.stdout.strip()
+
+
+# ----------------------------------------------------------------------------------------------
+# Certificates and kubeconfigs (openssl CLI, EC P-256 keys: fast to generate)
+
+CLIENT_CERTS = {
+    # name: (CN, O)
+    "admin": ("localkube-admin", "system:masters"),
+    "kube-controller-manager": ("system:kube-controller-manager", None),
+    "kube-scheduler": ("system:kube-scheduler", None),
+    "kwok": ("kwok-controller", None),
+    "provisioner": ("localkube-provisioner", None),
+    "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
+}
+
+
+def _openssl(*args: str) -> None:
+    proc = subprocess.run(["openssl", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise LocalkubeError("openssl %s failed: %s" % (args[0], proc.stderr.strip()))
+
+
+def _new_key(path: str) -> None:
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path)
+    os.chmod(path, 0o600)
+
+
+def _sign(name: str, subject: str, extensions: str, ca: bool = False) -> None:
+    key, csr, crt = (os.path.join(PKI, name + ext) for ext in (".key", ".csr", ".crt"))
+    _new_key(key)
+    with tempfile.NamedTemporaryFile("w", suffix=".cnf", delete=False) as cnf:
+        cnf.write("[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n[ext]\n" + extensions + "\n")
+    try:
+        _openssl("req", "-new", "-config", cnf.name, "-key", key, "-subj", subject, "-out", csr)
+        serial = "0x" + os.urandom(8).hex()
+        common = ["x509", "-req", "-in", csr, "-days", "3650", "-set_serial", serial,
+                  "-extfile", cnf.name, "-extensions", "ext", "-out", crt]
+        if ca:
+            _openssl(*common, "-signkey", key)
+        else:
+            _openssl(*common, "-CA", os.path.join(PKI, "ca.crt"), "-CAkey", os.path.join(PKI, "ca.key"))
+    finally:
+        os.unlink(cnf.name)
+        if os.path.exists(csr):
+            os.unlink(csr)
+
+
+def ensure_pki() -> None:
+    """Generate the CA, serving and client certificates and the service-account key, once."""
+    if os.path.exists(os.path.join(PKI, "done")):
+        return
+    os.makedirs(PKI, exist_ok=True)
+    log("generating certificates in %s" % PKI)
+    _sign("ca", "/CN=localkube-ca",
+          "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign, digitalSignature", ca=True)
+    server_ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n" \
+                 "extendedKeyUsage = serverAuth\nsubjectAltName = "
+    sans = ["DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
+            "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", "IP:10.96.0.1", "IP:" + ADVERTISE_ADDRESS]
+    _sign("apiserver", "/CN=kube-apiserver", server_ext + ", ".join(sans))
+    _sign("kwok-serving", "/CN=kwok", server_ext + "IP:%s, IP:127.0.0.1, DNS:localhost, %s" % (
+        ADVERTISE_ADDRESS, ", ".join("DNS:" + n for n in NODES)))
+    client_ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n" \
+                 "extendedKeyUsage = clientAuth"
+    for name, (cn, org) in CLIENT_CERTS.items():
+        _sign(name, ("/O=%s/CN=%s" % (org, cn)) if org else "/CN=" + cn, client_ext)
+    _new_key(os.path.join(PKI, "sa.key"))
+    _openssl("pkey", "-in", os.path.join(PKI, "sa.key"), "-pubout", "-out", os.path.join(PKI, "sa.pub"))
+    for name in CLIENT_CERTS:
+        write_kubeconfig(name, KUBECONFIG if name == "admin" else os.path.join(PKI, name + ".kubeconfig"))
+    with open(os.path.join(PKI, "done"), "w") as f:
+        f.write("ok\n")
+
+
+def _b64(path: str) -> str:
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def write_kubeconfig(name: str, path: str) -> None:
+    """A kubeconfig with embedded certificates (JSON is valid YAML), so it can be copied anywhere."""
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "localkube", "preferences": {},
+        "clusters": [{"name": "localkube", "cluster": {
+            "server": "https://127.0.0.1:%d" % APISERVER_PORT,
+            "certificate-authority-data": _b64(os.path.join(PKI, "ca.crt"))}}],
+        "users": [{"name": name, "user": {
+            "client-certificate-data": _b64(os.path.join(PKI, name + ".crt")),
+            "client-key-data": _b64(os.path.join(PKI, name + ".key"))}}],
+        "contexts": [{"name": "localkube", "context": {"cluster": "localkube", "user": name,
+                                                        "namespace": "default"}}],
+    }
+    tmp = path + ".tmp"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        json.dump(config, f, indent=1)
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Component command lines
+
+
+def pki(name: str) -> str:
+    return os.path.join(PKI, name)
+
+
+def kwok_config(binaries: str) -> str:
+    """KWOK v0.8 has no built-in stages: concatenate the pinned ones from the module (build.sh
+    copies them next to bin/). Fast pod stages (Ready at once, delete at once) keep tests quick;
+    node heartbeats go through Leases."""
+    stage_root = os.path.join(os.path.dirname(binaries), "kustomize", "stage")
+    files = ["node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+             "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"]
+    docs = []
+    for rel in files:
+        path = os.path.join(stage_root, rel)
+        if not os.path.exists(path):
+            raise LocalkubeError("KWOK stage file %s is missing; rerun tools/localkube/build.sh" % path)
+        with open(path) as f:
+            docs.append(f.read().strip())
+    out = os.path.join(STATE, "kwok.yaml")
+    with open(out, "w") as f:
+        f.write("\n---\n".join(docs) + "\n")
+    return out
+
+
+def command_line(name: str, binaries: str) -> list[str]:
+    b = lambda exe: os.path.join(binaries, exe)  # noqa: E731
+    if name == "etcd":
+        return [b("etcd"), "--name", "localkube", "--data-dir", os.path.join(STATE, "etcd"),
+                "--listen-client-urls", "http://127.0.0.1:%d" % ETCD_PORT,
+                "--advertise-client-urls", "http://127.0.0.1:%d" % ETCD_PORT,
+                "--listen-peer-urls", "http://127.0.0.1:%d" % ETCD_PEER_PORT,
+                "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % ETCD_PEER_PORT,
+                "--initial-cluster", "localkube=http://127.0.0.1:%d" % ETCD_PEER_PORT,
+                # A throw-away test cluster: skip fsync (much faster on slow disks).
+                "--unsafe-no-fsync", "--log-level", "warn"]
+    if name == "kube-apiserver":
+        return [b("kube-apiserver"),
+                "--etcd-servers", "http://127.0.0.1:%d" % ETCD_PORT,
+                "--bind-address", "127.0.0.1", "--secure-port", str(APISERVER_PORT),
+                "--advertise-address", ADVERTISE_ADDRESS,
+                "--tls-cert-file", pki("apiserver.crt"), "--tls-private-key-file", pki("apiserver.key"),
+                "--client-ca-file", pki("ca.crt"),
+                "--authorization-mode", "RBAC",
+                "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file", pki("sa.pub"),
+                "--service-account-signing-key-file", pki("sa.key"),
+                "--service-cluster-ip-range", SERVICE_CIDR,
+                "--kubelet-client-certificate", pki("apiserver-kubelet-client.crt"),
+                "--kubelet-client-key", pki("apiserver-kubelet-client.key"),
+                "--kubelet-preferred-address-types", "InternalIP",
+                "--allow-privileged=true", "--profiling=false"]
+    if name == "kube-controller-manager":
+        kc = pki("kube-controller-manager.kubeconfig")
+        return [b("kube-controller-manager"),
+                "--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
+                "--bind-address", "127.0.0.1", "--secure-port", str(CONTROLLER_MANAGER_PORT),
+                # One instance: no leader election, so a restart does not wait for an old lease.
+                "--leader-elect=false",
+                "--use-service-account-credentials=true",
+                "--root-ca-file", pki("ca.crt"), "--service-account-private-key-file", pki("sa.key"),
+                "--cluster-signing-cert-file", pki("ca.crt"), "--cluster-signing-key-file", pki("ca.key"),
+                "--allocate-node-cidrs=true", "--cluster-cidr", CLUSTER_CIDR, "--node-cidr-mask-size", "24",
+                "--service-cluster-ip-range", SERVICE_CIDR,
+                "--pvclaimbinder-sync-period", "5s", "--profiling=false"]
+    if name == "kube-scheduler":
+        kc = pki("kube-scheduler.kubeconfig")
+        return [b("kube-scheduler"),
+                "--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
+                "--bind-address", "127.0.0.1", "--secure-port", str(SCHEDULER_PORT),
+                "--leader-elect=false", "--profiling=false"]
+    if name == "kwok":
+        return [b("kwok"), "--kubeconfig", pki("kwok.kubeconfig"), "--config", kwok_config(binaries),
+                "--manage-all-nodes=true",
+                "--node-ip", ADVERTISE_ADDRESS, "--node-port", str(KWOK_PORT),
+                "--server-address", "%s:%d" % (ADVERTISE_ADDRESS, KWOK_PORT),
+                "--tls-cert-file", pki("kwok-serving.crt"), "--tls-private-key-file", pki("kwok-serving.key"),
+                "--cidr", KWOK_FALLBACK_CIDR, "--node-lease-duration-seconds", "40"]
+    if name == "provisioner":
+        return [sys.executable, os.path.join(HERE, "provisioner.py"),
+                "--kubeconfig", pki("provisioner.kubeconfig"), "--volumes", VOLUMES,
+                "--ready-file", os.path.join(RUN, "provisioner.ready"),
+                "--storage-class", STORAGE_CLASS, "--provisioner-name", PROVISIONER_NAME]
+    raise KeyError(name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Processes
+
+
+def pid_file(name: str) -> str:
+    return os.path.join(RUN, name + ".pid")
+
+
+def log_file(name: str) -> str:
+    return os.path.join(LOGS, name + ".log")
+
+
+def running_pid(name: str) -> int | None:
+    """The pid from the component's pid file if that process is alive and is ours (command line
+    still names the component), else None. Never trusts a recycled pid."""
+    try:
+        with open(pid_file(name)) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmdline = f.read().split(b"\0")
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+    if state == "Z":
+        return None
+    marker = ("provisioner.py" if name == "provisioner" else name).encode()
+    if not any(os.path.basename(arg) == marker for arg in cmdline):
+        return None
+    return pid
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def tail(path: str, lines: int = 25) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return "(no log at %s)" % path
+    return "\n".join(text.splitlines()[-lines:])
+
+
+_children: dict[str, subprocess.Popen] = {}
+
+
+def start(name: str, binaries: str) -> None:
+    for host, port in PORTS[name]:
+        if port_in_use(host, port):
+            raise LocalkubeError("cannot start %s: %s:%d is already in use by another process (not started "
+                                 "by localkube; `ss -ltnp 'sport = :%d'` shows which)" % (name, host, port, port))
+    argv = command_line(name, binaries)
+    with open(log_file(name), "ab") as out:
+        out.write(("\n==== %s localkube starting %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                                          " ".join(argv))).encode())
+        out.flush()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=STATE, start_new_session=True)
+    _children[name] = proc
+    with open(pid_file(name), "w") as f:
+        f.write("%d\n" % proc.pid)
+
+
+def stop(name: str, timeout: float = 15) -> bool:
+    pid = running_pid(name)
+    if pid is None:
+        _remove(pid_file(name))
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and running_pid(name) == pid:
+        _reap(name)
+        time.sleep(0.1)
+    if running_pid(name) == pid:
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+    _reap(name)
+    _remove(pid_file(name))
+    return True
+
+
+def _reap(name: str) -> None:
+    proc = _children.get(name)
+    if proc is not None and proc.poll() is not None:
+        _children.pop(name, None)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Health
+
+
+def _ssl_context(client: str | None = "admin", verify: bool = True) -> ssl.SSLContext:
+    if verify:
+        ctx = ssl.create_default_context(cafile=pki("ca.crt"))
+    else:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if client:
+        ctx.load_cert_chain(pki(client + ".crt"), pki(client + ".key"))
+    return ctx
+
+
+def _get(url: str, ctx: ssl.SSLContext | None = None, timeout: float = 2) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, context=ctx, timeout=timeout) as resp:
+            return resp.status, resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
+    except (OSError, ssl.SSLError) as err:
+        return 0, str(err)
+
+
+def healthy(name: str) -> tuple[bool, str]:
+    """(ok, detail) for one component, asked over its health endpoint."""
+    if running_pid(name) is None:
+        return False, "not running"
+    if name == "etcd":
+        code, body = _get("http://127.0.0.1:%d/health" % ETCD_PORT)
+        return code == 200 and '"true"' in body, body.strip()[:200]
+    if name == "kube-apiserver":
+        code, body = _get("https://127.0.0.1:%d/readyz" % APISERVER_PORT, _ssl_context())
+        return code == 200, body.strip()[:300]
+    if name in ("kube-controller-manager", "kube-scheduler"):
+        port = CONTROLLER_MANAGER_PORT if name == "kube-controller-manager" else SCHEDULER_PORT
+        code, body = _get("https://127.0.0.1:%d/healthz" % port, _ssl_context(None, verify=False))
+        return code == 200, body.strip()[:200]
+    if name == "kwok":
+        code, body = _get("https://%s:%d/healthz" % (ADVERTISE_ADDRESS, KWOK_PORT), _ssl_context(None, verify=False))
+        return code == 200, body.strip()[:200]
+    if name == "provisioner":
+        try:
+            with open(os.path.join(RUN, "provisioner.ready")) as f:
+                ok = f.read().strip() == str(running_pid(name))
+        except OSError:
+            ok = False
+        return ok, "ready" if ok else "has not listed claims yet"
+    raise KeyError(name)
+
+
+def wait_healthy(name: str) -> float:
+    started = time.monotonic()
+    deadline = started + HEALTH_TIMEOUT[name]
+    detail = ""
+    while time.monotonic() < deadline:
+        ok, detail = healthy(name)
+        if ok:
+            return time.monotonic() - started
+        proc = _children.get(name)
+        if proc is not None and proc.poll() is not None:
+            raise LocalkubeError("%s exited with code %s while starting; last lines of %s:\n%s"
+                                 % (name, proc.returncode, log_file(name), tail(log_file(name))))
+        time.sleep(0.2)
+    raise LocalkubeError("%s did not become healthy within %ds (%s); last lines of %s:\n%s"
+                         % (name, HEALTH_TIMEOUT[name], detail, log_file(name), tail(log_file(name))))
+
+
+# ----------------------------------------------------------------------------------------------
+# Cluster objects created once the apiserver answers
+
+
+def bootstrap_manifest(binaries: str) -> str:
+    with open(os.path.join(os.path.dirname(binaries), "kustomize", "rbac", "role.yaml")) as f:
+        kwok_role = f.read().strip().lstrip("-").strip()
+    docs = [kwok_role]
+    docs.append(json.dumps({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "localkube:kwok-controller"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kwok-controller"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "kwok-controller"}]}))
+    docs.append(json.dumps({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "localkube:provisioner"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["persistentvolumes"],
+             "verbs": ["get", "list", "watch", "create", "delete", "patch", "update"]},
+            {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["persistentvolumeclaims/status"], "verbs": ["patch", "update"]},
+            {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+        ]}))
+    docs.append(json.dumps({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "localkube:provisioner"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "localkube:provisioner"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "localkube-provisioner"}]}))
+    docs.append(json.dumps({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": STORAGE_CLASS,
+                     "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": PROVISIONER_NAME, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
+        "allowVolumeExpansion": True}))
+    for i, node in enumerate(NODES):
+        docs.append(json.dumps({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node,
+                         "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                         "labels": {"kubernetes.io/hostname": node, "kubernetes.io/os": "linux",
+                                    "kubernetes.io/arch": "amd64", "type": "kwok",
+                                    "node-role.kubernetes.io/agent": "",
+                                    "topology.kubernetes.io/zone": ZONES[i]}}}))
+    return "\n---\n".join(docs) + "\n"
+
+
+def kubectl(binaries: str, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([os.path.join(binaries, "kubectl"), "--kubeconfig", KUBECONFIG, *args],
+                          input=stdin, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise LocalkubeError("kubectl %s failed: %s" % (" ".join(args), proc.stderr.strip()))
+    return proc
+
+
+def bootstrap(binaries: str) -> None:
+    """RBAC for KWOK and the provisioner, the default StorageClass and the 3 fake nodes."""
+    deadline = time.monotonic() + 30
+    while True:
+        # Right after a first start the RBAC bootstrap policy may still be settling.
+        proc = kubectl(binaries, "apply", "--server-side", "--force-conflicts", "--field-manager", "localkube",
+                       "-f", "-", stdin=bootstrap_manifest(binaries), check=False)
+        if proc.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise LocalkubeError("could not create the cluster's base objects: " + proc.stderr.strip())
+        time.sleep(0.5)
+
+
+# ----------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    binaries = bin_dir(build=True)
+    states = {name: healthy(name) for name in COMPONENTS}
+    net_problems = podnet.problems()
+    if all(ok for ok, _ in states.values()) and not net_problems:
+        log("already up and healthy (nothing to do)")
+        print_usage(binaries)
+        return 0
+    for d in (STATE, LOGS, RUN, VOLUMES):
+        os.makedirs(d, exist_ok=True)
+    ensure_pki()
+    if net_problems:
+        podnet.ensure()
+    started = []
+    for name in COMPONENTS:
+        ok, _ = states[name]
+        if ok:
+            continue
+        pid = running_pid(name)
+        if pid is not None:
+            # Alive but not answering: give it its full start-up time before replacing it.
+            try:
+                wait_healthy(name)
+                continue
+            except LocalkubeError:
+                log("%s (pid %d) is not healthy; restarting it" % (name, pid))
+                stop(name)
+        log("starting %s" % name)
+        start(name, binaries)
+        started.append(name)
+        # etcd and the apiserver gate everything else; the rest start together.
+        if name in ("etcd", "kube-apiserver"):
+            took = wait_healthy(name)
+            log("%s healthy after %.1fs" % (name, took))
+            if name == "kube-apiserver":
+                bootstrap(binaries)
+    if "kube-apiserver" not in started:
+        bootstrap(binaries)
+    for name in started:
+        if name not in ("etcd", "kube-apiserver"):
+            took = wait_healthy(name)
+            log("%s healthy after %.1fs" % (name, took))
+    wait_nodes_ready(binaries)
+    log("up in %.1fs (started: %s)" % (time.monotonic() - t0, ", ".join(started) or "nothing"))
+    print_usage(binaries)
+    return 0
+
+
+def wait_nodes_ready(binaries: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = kubectl(binaries, "get", "nodes", "-o", "json", check=False)
+        ready = []
+        if proc.returncode == 0:
+            for item in json.loads(proc.stdout).get("items", []):
+                conds = {c["type"]: c["status"] for c in item.get("status", {}).get("conditions", [])}
+                if conds.get("Ready") == "True" and item.get("spec", {}).get("podCIDR"):
+                    ready.append(item["metadata"]["name"])
+        if all(n in ready for n in NODES):
+            return
+        if time.monotonic() > deadline:
+            raise LocalkubeError("nodes not Ready with a podCIDR within %ds (ready: %s); last lines of %s:\n%s"
+                                 % (timeout, ready, log_file("kwok"), tail(log_file("kwok"))))
+        time.sleep(0.3)
+
+
+def print_usage(binaries: str) -> None:
+    print("""
+The local control plane is running (KWOK stands in for the kubelets: pods become Running/Ready
+but no containers run).
+  export KUBECONFIG=%(kubeconfig)s
+  export PATH=%(bin)s:$PATH      # the pinned kubectl
+  nodes: %(nodes)s
+  default StorageClass: %(sc)s (hostPath volumes in %(volumes)s/<pv-name>/, expandable)
+  pod IPs: %(cidr)s in network namespace %(netns)s (tools/localkube/podnet.py)
+  apiserver https://127.0.0.1:%(port)d   logs: %(logs)s/
+  stop: make cluster-down   wipe: make cluster-reset
+""" % {"kubeconfig": KUBECONFIG, "bin": binaries, "nodes": ", ".join(NODES), "sc": STORAGE_CLASS,
+       "volumes": VOLUMES, "cidr": CLUSTER_CIDR, "netns": podnet.NETNS, "port": APISERVER_PORT, "logs": LOGS},
+        flush=True)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    stopped = [name for name in reversed(COMPONENTS) if stop(name)]
+    log("stopped: %s" % (", ".join(stopped) or "nothing was running"))
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    cmd_down(args)
+    podnet.teardown()
+    if os.path.isdir(STATE):
+        shutil.rmtree(STATE)
+    log("removed %s and the pod network" % STATE)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    binaries = bin_dir(build=False)
+    all_ok = True
+    for name in COMPONENTS:
+        ok, detail = healthy(name)
+        all_ok &= ok
+        pid = running_pid(name)
+        print("%-24s %-9s %s" % (name, "healthy" if ok else "DOWN", ("pid %d" % pid) if pid else detail))
+    net = podnet.problems()
+    all_ok &= not net
+    print("%-24s %-9s %s" % ("pod network", "healthy" if not net else "DOWN", "; ".join(net) or podnet.NETNS))
+    print("bin dir: %s" % binaries)
+    print("kubeconfig: %s" % KUBECONFIG)
+    print("cluster: %s" % ("healthy" if all_ok else "NOT healthy (run: python3 tools/localkube/localkube.py up)"))
+    return 0 if all_ok else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import bench  # noqa: E402  (tools/localkube/bench.py)
+
+    return bench.run(sys.modules[__name__])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="localkube.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, help_text in (
+            ("up", cmd_up, "build once, start what is not running, wait for health"),
+            ("down", cmd_down, "stop the processes localkube started (state kept)"),
+            ("reset", cmd_reset, "down, then delete .localkube and the pod network"),
+            ("status", cmd_status, "health of each component (exit 1 if any is down)"),
+            ("bench", cmd_bench, "cold build time, warm start time, StatefulSet floor")):
+        sub.add_parser(name, help=help_text).set_defaults(func=func)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LocalkubeError as err:
+        print("localkube: ERROR: %s" % err, file=sys.stderr, flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
