@@ -127,7 +127,8 @@ def _new_key(path: str) -> None:
     os.chmod(path, 0o600)
 
 
-def _sign(name: str, subject: str, extensions: str, ca: bool = False) -> None:
+def _sign(name: str, subject: str, extensions: str, ca: str | None = "ca") -> None:
+    """Key + certificate pki/<name>.{key,crt}, signed by pki/<ca>.crt (self-signed when ca is None)."""
     key, csr, crt = (os.path.join(PKI, name + ext) for ext in (".key", ".csr", ".crt"))
     _new_key(key)
     with tempfile.NamedTemporaryFile("w", suffix=".cnf", delete=False) as cnf:
@@ -136,42 +137,56 @@ def _sign(name: str, subject: str, extensions: str, ca: bool = False) -> None:
         _openssl("req", "-new", "-config", cnf.name, "-key", key, "-subj", subject, "-out", csr)
         serial = "0x" + os.urandom(8).hex()
         common = ["x509", "-req", "-in", csr, "-days", "3650", "-set_serial", serial,
-                  "-extfile", cnf.name, "-extensions", "ext", "-out", crt]
-        if ca:
+                  "-extfile", cnf.name, "-extensions", "ext", "-out", crt + ".tmp"]
+        if ca is None:
             _openssl(*common, "-signkey", key)
         else:
-            _openssl(*common, "-CA", os.path.join(PKI, "ca.crt"), "-CAkey", os.path.join(PKI, "ca.key"))
+            _openssl(*common, "-CA", os.path.join(PKI, ca + ".crt"), "-CAkey", os.path.join(PKI, ca + ".key"))
+        os.replace(crt + ".tmp", crt)  # the .crt appears last: its presence means "done"
     finally:
         os.unlink(cnf.name)
         if os.path.exists(csr):
             os.unlink(csr)
 
 
+CA_EXT = "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign, digitalSignature"
+SERVER_EXT = ("basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n"
+              "extendedKeyUsage = serverAuth\nsubjectAltName = ")
+CLIENT_EXT = ("basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n"
+              "extendedKeyUsage = clientAuth")
+
+
 def ensure_pki() -> None:
-    """Generate the CA, serving and client certificates and the service-account key, once."""
-    if os.path.exists(os.path.join(PKI, "done")):
-        return
+    """Generate whatever is missing of: the cluster CA, the front-proxy CA (delegated
+    authentication of the controller-manager and scheduler), serving and client certificates,
+    the service-account key, and the kubeconfigs."""
     os.makedirs(PKI, exist_ok=True)
-    log("generating certificates in %s" % PKI)
-    _sign("ca", "/CN=localkube-ca",
-          "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign, digitalSignature", ca=True)
-    server_ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n" \
-                 "extendedKeyUsage = serverAuth\nsubjectAltName = "
-    sans = ["DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
-            "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", "IP:10.96.0.1", "IP:" + ADVERTISE_ADDRESS]
-    _sign("apiserver", "/CN=kube-apiserver", server_ext + ", ".join(sans))
-    _sign("kwok-serving", "/CN=kwok", server_ext + "IP:%s, IP:127.0.0.1, DNS:localhost, %s" % (
-        ADVERTISE_ADDRESS, ", ".join("DNS:" + n for n in NODES)))
-    client_ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n" \
-                 "extendedKeyUsage = clientAuth"
+    have = lambda name: os.path.exists(os.path.join(PKI, name))  # noqa: E731
+    wanted = [
+        ("ca", "/CN=localkube-ca", CA_EXT, None),
+        ("front-proxy-ca", "/CN=localkube-front-proxy-ca", CA_EXT, None),
+        ("front-proxy-client", "/CN=front-proxy-client", CLIENT_EXT, "front-proxy-ca"),
+        ("apiserver", "/CN=kube-apiserver", SERVER_EXT + ", ".join(
+            ["DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
+             "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", "IP:10.96.0.1", "IP:" + ADVERTISE_ADDRESS]),
+         "ca"),
+        ("kwok-serving", "/CN=kwok", SERVER_EXT + ", ".join(
+            ["IP:" + ADVERTISE_ADDRESS, "IP:127.0.0.1", "DNS:localhost"] + ["DNS:" + n for n in NODES]), "ca"),
+    ]
     for name, (cn, org) in CLIENT_CERTS.items():
-        _sign(name, ("/O=%s/CN=%s" % (org, cn)) if org else "/CN=" + cn, client_ext)
-    _new_key(os.path.join(PKI, "sa.key"))
-    _openssl("pkey", "-in", os.path.join(PKI, "sa.key"), "-pubout", "-out", os.path.join(PKI, "sa.pub"))
+        wanted.append((name, ("/O=%s/CN=%s" % (org, cn)) if org else "/CN=" + cn, CLIENT_EXT, "ca"))
+    missing = [w for w in wanted if not have(w[0] + ".crt")]
+    if missing:
+        log("generating certificates in %s: %s" % (PKI, ", ".join(w[0] for w in missing)))
+    for name, subject, ext, ca in missing:
+        _sign(name, subject, ext, ca)
+    if not have("sa.pub"):
+        _new_key(os.path.join(PKI, "sa.key"))
+        _openssl("pkey", "-in", os.path.join(PKI, "sa.key"), "-pubout", "-out", os.path.join(PKI, "sa.pub"))
     for name in CLIENT_CERTS:
-        write_kubeconfig(name, KUBECONFIG if name == "admin" else os.path.join(PKI, name + ".kubeconfig"))
-    with open(os.path.join(PKI, "done"), "w") as f:
-        f.write("ok\n")
+        path = KUBECONFIG if name == "admin" else os.path.join(PKI, name + ".kubeconfig")
+        if not os.path.exists(path) or any(w[0] in (name, "ca") for w in missing):
+            write_kubeconfig(name, path)
 
 
 def _b64(path: str) -> str:
@@ -244,6 +259,13 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--advertise-address", ADVERTISE_ADDRESS,
                 "--tls-cert-file", pki("apiserver.crt"), "--tls-private-key-file", pki("apiserver.key"),
                 "--client-ca-file", pki("ca.crt"),
+                "--requestheader-client-ca-file", pki("front-proxy-ca.crt"),
+                "--requestheader-allowed-names", "front-proxy-client",
+                "--requestheader-username-headers", "X-Remote-User",
+                "--requestheader-group-headers", "X-Remote-Group",
+                "--requestheader-extra-headers-prefix", "X-Remote-Extra-",
+                "--proxy-client-cert-file", pki("front-proxy-client.crt"),
+                "--proxy-client-key-file", pki("front-proxy-client.key"),
                 "--authorization-mode", "RBAC",
                 "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
                 "--service-account-key-file", pki("sa.pub"),
@@ -322,6 +344,23 @@ def running_pid(name: str) -> int | None:
     return pid
 
 
+def drifted(name: str, binaries: str) -> bool:
+    """True when a running component was started with another command line than today's (new
+    flags or new binaries after a version bump): `up` then restarts it."""
+    pid = running_pid(name)
+    if pid is None:
+        return False
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            current = [a.decode() for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return False
+    wanted = command_line(name, binaries)
+    if name == "provisioner":  # any python3 will do
+        return current[1:] != wanted[1:]
+    return current != wanted
+
+
 def port_in_use(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -359,22 +398,34 @@ def start(name: str, binaries: str) -> None:
         f.write("%d\n" % proc.pid)
 
 
-def stop(name: str, timeout: float = 15) -> bool:
-    pid = running_pid(name)
-    if pid is None:
+# Seconds between SIGTERM and SIGKILL. The apiserver drains for a long time and holds no state;
+# etcd gets time to close its database cleanly.
+STOP_GRACE = {"etcd": 15, "kube-apiserver": 3}
+
+
+def stop(*names: str) -> list[str]:
+    """SIGTERM the named components (if running and ours), wait, SIGKILL stragglers."""
+    pids = {}
+    for name in names:
+        pid = running_pid(name)
+        if pid is None:
+            _remove(pid_file(name))
+        else:
+            os.kill(pid, signal.SIGTERM)
+            pids[name] = pid
+    deadline = {name: time.monotonic() + STOP_GRACE.get(name, 5) for name in pids}
+    while pids:
+        for name, pid in list(pids.items()):
+            _reap(name)
+            if running_pid(name) != pid:
+                del pids[name]
+            elif time.monotonic() > deadline[name]:
+                os.kill(pid, signal.SIGKILL)
+                deadline[name] = time.monotonic() + 5
+        time.sleep(0.05)
+    for name in names:
         _remove(pid_file(name))
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and running_pid(name) == pid:
-        _reap(name)
-        time.sleep(0.1)
-    if running_pid(name) == pid:
-        os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
-    _reap(name)
-    _remove(pid_file(name))
-    return True
+    return [name for name in names if name in deadline]
 
 
 def _reap(name: str) -> None:
@@ -538,7 +589,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     binaries = bin_dir(build=True)
     states = {name: healthy(name) for name in COMPONENTS}
     net_problems = podnet.problems()
-    if all(ok for ok, _ in states.values()) and not net_problems:
+    changed = [name for name in COMPONENTS if states[name][0] and drifted(name, binaries)]
+    if all(ok for ok, _ in states.values()) and not net_problems and not changed:
         log("already up and healthy (nothing to do)")
         print_usage(binaries)
         return 0
@@ -548,6 +600,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     if net_problems:
         podnet.ensure()
     started = []
+    if changed:
+        log("restarting %s: command line changed" % ", ".join(changed))
+        stop(*changed)
+        for name in changed:
+            states[name] = (False, "restarting")
     for name in COMPONENTS:
         ok, _ = states[name]
         if ok:
@@ -617,7 +674,8 @@ but no containers run).
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    stopped = [name for name in reversed(COMPONENTS) if stop(name)]
+    stopped = stop("provisioner", "kwok", "kube-scheduler", "kube-controller-manager")
+    stopped += stop("kube-apiserver") + stop("etcd")
     log("stopped: %s" % (", ".join(stopped) or "nothing was running"))
     return 0
 
