@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Login options shared by the MySQL modules; paired with the doc fragment
+plugins/doc_fragments/mysql_login.py (keep the two in step)."""
+from __future__ import annotations
+
+# Defaults live in connection.login_settings so that config_file values can fill the gaps.
+MYSQL_LOGIN_ARG_SPEC = {
+    "login_host": {"type": "str"},
+    "login_port": {"type": "int"},
+    "login_user": {"type": "str"},
+    "login_password": {"type": "str", "no_log": True},
+    "login_unix_socket": {"type": "str"},
+    "config_file": {"type": "path"},
+    "ca_cert": {"type": "path"},
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path", "no_log": False},
+    "check_hostname": {"type": "bool"},
+    "connect_timeout": {"type": "int", "default": 30},
+}

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""role=primary: check the server can be a replication source, ensure the replication account,
+report its GTID position."""
+from __future__ import annotations
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.grants import ensure_replication_user
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import binlog_status, read_server
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
+
+
+def source_problems(flavor, server):
+    """Why this server cannot be a GTID replication source (empty list when it can)."""
+    problems = []
+    if not server["log_bin"]:
+        problems.append("binary logging is off (start the server with log_bin / log-bin=<name>)")
+    if flavor.name == "mysql":
+        if server["gtid_mode"] != "ON":
+            problems.append("gtid_mode is %s, it must be ON" % (server["gtid_mode"] or "unset"))
+        if server["enforce_gtid_consistency"] != "ON":
+            problems.append("enforce_gtid_consistency is %s, it must be ON"
+                            % (server["enforce_gtid_consistency"] or "unset"))
+        if server["server_id"] == 0:
+            problems.append("server_id is 0, replicas refuse to connect to it (set server-id)")
+    return problems
+
+
+def ensure_read_only(session, current, wanted, actions):
+    """SET GLOBAL read_only when asked and different (not persisted across restarts)."""
+    if wanted is None or bool(wanted) == bool(current):
+        return
+    session.write(Statement("SET GLOBAL read_only = %s", ("ON" if wanted else "OFF",)))
+    actions.append("set read_only to %s" % ("ON" if wanted else "OFF"))
+
+
+def ensure_primary(session, flavor, spec, try_login, address):
+    """Returns the module result (without queries); raises MySQLReplicationError to refuse."""
+    server = read_server(session, flavor)
+    problems = source_problems(flavor, server)
+    if problems:
+        raise MySQLReplicationError(
+            "%s at %s cannot be a replication source: %s." % (flavor.name, address, "; ".join(problems)),
+            server_id=server["server_id"], flavor=flavor.name)
+
+    actions = []
+    warnings = []
+    before = {"read_only": server["read_only"]}
+    after = {"read_only": server["read_only"] if spec.get("read_only") is None else bool(spec["read_only"])}
+    if spec.get("replication_user"):
+        user_actions, warnings, user_diff = ensure_replication_user(
+            session, flavor, spec["replication_user"], spec["replication_user_host"],
+            spec["replication_password"], spec["update_password"], try_login)
+        actions.extend(user_actions)
+        before["replication_user"] = user_diff["before"]
+        after["replication_user"] = user_diff["after"]
+    ensure_read_only(session, server["read_only"], spec.get("read_only"), actions)
+
+    if actions and not session.check_mode:
+        # CREATE USER / GRANT are binlogged: report the position after them.
+        server = read_server(session, flavor)
+    binlog_file, binlog_position = binlog_status(session, flavor)
+    result = {
+        "changed": bool(actions),
+        "actions": actions,
+        "warnings": warnings,
+        "flavor": flavor.name,
+        "server_version": flavor.version_string,
+        "server_id": server["server_id"],
+        "gtid_executed": server["gtid_executed"],
+        "binlog_file": binlog_file,
+        "binlog_position": binlog_position,
+        # In check mode this is the predicted value.
+        "read_only": after["read_only"],
+        "diff": {"before": before, "after": after},
+    }
+    if flavor.name == "mariadb":
+        result["gtid_binlog_pos"] = server["gtid_executed"]
+        result["gtid_current_pos"] = server["gtid_current_pos"]
+    return result

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Entry point of mysql_replication, without Ansible: validate, connect, dispatch by role,
+and always hand back the queries that ran (masked), also when refusing."""
+from __future__ import annotations
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection import (
+    can_log_in,
+    connect,
+    login_settings,
+    settings_for,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import detect
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.primary import ensure_primary
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replica import ensure_replica
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import SqlSession
+
+
+def validate(params):
+    """Input mistakes, reported before connecting to anything."""
+    for name in ("login_port", "source_port", "source_login_port"):
+        port = params.get(name)
+        if port is not None and not 0 < port < 65536:
+            raise MySQLReplicationError("%s=%s is not a TCP port; use 1-65535." % (name, port))
+    if params.get("wait_timeout") is not None and params["wait_timeout"] < 1:
+        raise MySQLReplicationError("wait_timeout must be at least 1 second (or set wait=false).")
+    if params.get("connect_timeout") is not None and params["connect_timeout"] < 1:
+        raise MySQLReplicationError("connect_timeout must be at least 1 second.")
+    if params["role"] == "replica" and not (params.get("source_host") or "").strip():
+        raise MySQLReplicationError("source_host must name the primary for role=replica.")
+
+
+def run(params, check_mode, queries):
+    """Do what ``params`` ask; returns the result dict. ``queries`` is filled as SQL runs."""
+    validate(params)
+    login = login_settings(params)
+    session = SqlSession(connect(login, "the server to manage"), queries, check_mode=check_mode,
+                         address=login.address)
+    try:
+        flavor = detect(session)
+        if params["role"] == "primary":
+            def try_login():
+                account = settings_for(login, login.host, login.port,
+                                       params["replication_user"], params["replication_password"])
+                return can_log_in(account)
+            return ensure_primary(session, flavor, params, try_login, login.address)
+
+        def open_source():
+            source = settings_for(login, params.get("source_login_host") or params["source_host"],
+                                  params.get("source_login_port") or params["source_port"],
+                                  params["replication_user"], params["replication_password"])
+            purpose = "the source (as replication_user %s)" % params["replication_user"]
+            return SqlSession(connect(source, purpose), queries, check_mode=check_mode,
+                              label="source %s" % source.address, address=source.address)
+        return ensure_replica(session, flavor, open_source, params, login.address)
+    finally:
+        session.close()

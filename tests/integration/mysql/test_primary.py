@@ -1,0 +1,106 @@
+"""role=primary against real MariaDB servers: the four-run pattern, real grants, refusals.
+
+Needs Debian's mariadb-server (mariadbd, mariadb-install-db); no cluster.
+"""
+
+REPL_PASSWORD = "Repl-S3cret-xq81"
+
+
+def grants_of(server, user, host="%"):
+    rows = server.sql("SHOW GRANTS FOR %s@%s", (user, host))
+    return [list(row.values())[0] for row in rows]
+
+
+def user_exists(server, user, host="%"):
+    return bool(server.sql("SELECT 1 FROM mysql.user WHERE User=%s AND Host=%s", (user, host)))
+
+
+def test_primary_four_runs_create_the_replication_user(mariadb, replication):
+    primary = mariadb("primary", server_id=1)
+    options = dict(primary.login(), role="primary", replication_user="repl",
+                   replication_password=REPL_PASSWORD)
+
+    _, check = replication(check=True, diff=True, **options)
+    assert check.get("failed") is not True, check
+    assert check["changed"] is True
+    assert not user_exists(primary, "repl"), "check mode must not create the user"
+    assert "CREATE USER 'repl'@'%' IDENTIFIED BY '********'" in check["queries"]
+    assert check["diff"]["before"]["replication_user"]["exists"] is False
+
+    _, real = replication(**options)
+    assert real["changed"] is True, real
+    assert real["flavor"] == "mariadb"
+    assert real["server_id"] == 1
+    assert real["actions"] == ["created replication user repl@% with REPLICATION SLAVE, REPLICATION CLIENT"]
+    grants = grants_of(primary, "repl")
+    assert len(grants) == 1 and grants[0].startswith("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `repl`@`%`")
+    # The account really works with the given password.
+    primary.connect(user="repl", password=REPL_PASSWORD).close()
+    # The position reported is the server's, after the CREATE USER/GRANT were binlogged.
+    assert real["gtid_executed"] == primary.value("SELECT @@gtid_binlog_pos")
+    assert real["gtid_executed"].startswith("0-1-")
+    assert real["binlog_file"].startswith("mysql-bin.")
+
+    _, idem_check = replication(check=True, **options)
+    assert idem_check["changed"] is False, idem_check
+    _, idem = replication(**options)
+    assert idem["changed"] is False, idem
+    assert idem["actions"] == []
+    assert not [q for q in idem["queries"] if q.split()[0] in ("CREATE", "GRANT", "ALTER", "REVOKE", "SET")]
+
+
+def test_primary_repairs_privileges_and_a_wrong_password(mariadb, replication):
+    primary = mariadb("primary", server_id=1)
+    primary.sql("CREATE USER 'repl'@'%' IDENTIFIED BY 'old-password'")
+    primary.sql("GRANT SELECT, REPLICATION SLAVE ON *.* TO 'repl'@'%'")
+    options = dict(primary.login(), role="primary", replication_user="repl",
+                   replication_password=REPL_PASSWORD)
+
+    _, check = replication(check=True, **options)
+    assert check["changed"] is True
+    assert "SELECT" in " ".join(grants_of(primary, "repl")), "check mode must not revoke"
+
+    _, real = replication(**options)
+    assert real["changed"] is True, real
+    assert real["actions"][0].startswith("reset privileges of repl@% to REPLICATION SLAVE, REPLICATION CLIENT")
+    assert real["actions"][1] == "set the password of repl@% (the given replication_password did not work)"
+    grants = grants_of(primary, "repl")
+    assert len(grants) == 1 and grants[0].startswith("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO")
+    primary.connect(user="repl", password=REPL_PASSWORD).close()
+
+    _, idem_check = replication(check=True, **options)
+    assert idem_check["changed"] is False, idem_check
+    _, idem = replication(**options)
+    assert idem["changed"] is False, idem
+
+
+def test_primary_on_create_keeps_an_existing_password(mariadb, replication):
+    primary = mariadb("primary", server_id=1)
+    primary.sql("CREATE USER 'repl'@'%' IDENTIFIED BY 'old-password'")
+    primary.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%'")
+    run, result = replication(update_password="on_create", role="primary", replication_user="repl",
+                              replication_password=REPL_PASSWORD, **primary.login())
+    assert result["changed"] is False, result
+    assert any("left unchanged because update_password=on_create" in w for w in result.get("warnings", []))
+    primary.connect(user="repl", password="old-password").close()
+
+
+def test_primary_without_binary_log_is_refused(mariadb, replication):
+    primary = mariadb("nobinlog", server_id=1, log_bin=False)
+    _, result = replication(role="primary", replication_user="repl", replication_password=REPL_PASSWORD,
+                            **primary.login())
+    assert result["failed"] is True
+    assert "cannot be a replication source: binary logging is off" in result["msg"]
+    assert "127.0.0.1:%d" % primary.port in result["msg"]
+    assert not user_exists(primary, "repl")
+
+
+def test_primary_read_only_four_runs(mariadb, replication):
+    primary = mariadb("primary", server_id=1)
+    primary.sql("SET GLOBAL read_only = ON")
+    options = dict(primary.login(), role="primary", read_only=False)
+    results = [replication(check=True, **options)[1]]
+    assert primary.value("SELECT @@GLOBAL.read_only") == 1, "check mode must not change read_only"
+    results += [replication(**options)[1], replication(check=True, **options)[1], replication(**options)[1]]
+    assert [r["changed"] for r in results] == [True, True, False, False], results
+    assert primary.value("SELECT @@GLOBAL.read_only") == 0
