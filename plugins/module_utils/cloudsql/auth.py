@@ -95,4 +95,7 @@ def build_credentials(auth_kind, service_account_file=None, service_account_cont
 
 def build_session(credentials):
     """A requests session that sends the credentials' bearer token and refreshes it."""
+    if isinstance(credentials, oauth2_credentials.Credentials) and not credentials.refresh_token:
+        # A bare access token cannot be refreshed: let a 401 reach the caller as it is.
+        return AuthorizedSession(credentials, refresh_status_codes=())
     return AuthorizedSession(credentials)
