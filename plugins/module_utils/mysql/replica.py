@@ -24,7 +24,10 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
 
-CONNECTING = "Connecting"
+# IO thread states that mean "running, not connected yet" (MariaDB 10.6+ adds Preparing).
+STARTING = ("Connecting", "Preparing")
+# Pause between status reads while a started IO thread connects (no server-side wait exists).
+THREAD_START_POLL = 0.2
 ER_ACCESS_DENIED = 1045
 # The longest single server-side wait between two status checks.
 MAX_WAIT_CHUNK = 8
@@ -80,14 +83,14 @@ def plan_repairs(status, spec, flavor):
                            % _last_error(status, "io"))
     if differences:
         steps = []
-        if status["io_running"] in (RUNNING, CONNECTING) or status["sql_running"] == RUNNING:
+        if status["io_running"] in (RUNNING,) + STARTING or status["sql_running"] == RUNNING:
             steps.append(Step("stopped replication to change its source", [flavor.statement("stop_replica")]))
         steps.append(Step("re-configured replication: %s" % "; ".join(differences), [change]))
         steps.append(start)
         return steps
 
     stopped = []
-    if status["io_running"] not in (RUNNING, CONNECTING):
+    if status["io_running"] not in (RUNNING,) + STARTING:
         stopped.append("IO thread was stopped%s" % _last_error(status, "io"))
     if status["sql_running"] != RUNNING:
         stopped.append("SQL thread was stopped%s" % _last_error(status, "sql"))
@@ -145,19 +148,22 @@ def check_pair(flavor, source_flavor, mine, theirs, spec, replica_address, sourc
                                         % (replica_address, "; ".join(replica_problems)))
 
 
-def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic):
-    """Wait (server-side, in growing chunks) until the replica applied ``target_gtids``.
+def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic, sleep=time.sleep):
+    """Wait (server-side, in growing chunks) until the replica applied ``target_gtids`` and both
+    threads run.
 
     Fails at once when a thread stops with an error; returns the last status and caught_up.
     """
     deadline = clock() + timeout
     chunk = 1
+    reached = False
     while True:
-        remaining = deadline - clock()
-        wait = max(1, min(chunk, int(remaining) if remaining > 1 else 1))
-        reached = replica.value(Statement(flavor.statement("wait_for_gtid"), (target_gtids, wait))) == 0
+        if not reached:
+            remaining = deadline - clock()
+            wait = max(1, min(chunk, int(remaining) if remaining > 1 else 1))
+            reached = replica.value(Statement(flavor.statement("wait_for_gtid"), (target_gtids, wait))) == 0
         status = read_replica_status(replica, flavor)
-        if reached:
+        if reached and status and status["io_running"] == RUNNING and status["sql_running"] == RUNNING:
             return status, True
         if status is None:
             raise MySQLReplicationError("Replication is not configured on the replica any more.")
@@ -174,6 +180,8 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic)
                 % (status["io_running"], status["last_io_errno"], status["last_io_error"]),
                 replica_status=status)
         if clock() >= deadline:
+            if reached:
+                return status, True
             raise MySQLReplicationError(
                 "The replica did not catch up with the source within wait_timeout=%ss (IO thread: %s, "
                 "SQL thread: %s, seconds behind source: %s%s). Raise wait_timeout or set wait=false."
@@ -181,6 +189,8 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic)
                    "; last IO error: %s" % status["last_io_error"] if status["last_io_errno"] else ""),
                 replica_status=status)
         chunk = min(chunk * 2, MAX_WAIT_CHUNK)
+        if reached:
+            sleep(THREAD_START_POLL)
 
 
 def _config_view(status, read_only):

@@ -199,3 +199,9 @@ def replication(run_playbook):
         return run, result
 
     return _run
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on (just released by the OS)."""
+    return free_port()
