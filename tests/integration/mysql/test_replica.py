@@ -1,0 +1,237 @@
+"""role=replica against real MariaDB servers on 127.0.0.1: four runs, healing, refusals, secrets.
+
+Needs Debian's mariadb-server (mariadbd, mariadb-install-db); no cluster.
+"""
+import time
+
+import pytest
+
+REPL_PASSWORD = "Repl-S3cret-zv27"
+
+
+def add_replication_user(server, password=REPL_PASSWORD, log_bin=True):
+    server.sql("CREATE USER 'repl'@'%%' IDENTIFIED BY %s", (password,), log_bin=log_bin)
+    server.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%'", log_bin=log_bin)
+
+
+def replica_options(replica, primary, **extra):
+    options = dict(replica.login(), role="replica", source_host=primary.host, source_port=primary.port,
+                   replication_user="repl", replication_password=REPL_PASSWORD, wait_timeout=60)
+    options.update(extra)
+    return options
+
+
+def write_row(primary, value):
+    primary.sql("CREATE DATABASE IF NOT EXISTS app")
+    primary.sql("CREATE TABLE IF NOT EXISTS app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))")
+    primary.sql("INSERT INTO app.t (v) VALUES (%s)", (value,))
+
+
+def rows_on(server):
+    if not server.sql("SHOW DATABASES LIKE 'app'"):
+        return []
+    return [row["v"] for row in server.sql("SELECT v FROM app.t ORDER BY id")]
+
+
+def wait_for_row(server, value, timeout=30):
+    """The replica applies asynchronously; poll the real table (test side only)."""
+    deadline = time.monotonic() + timeout
+    while value not in rows_on(server):
+        assert time.monotonic() < deadline, "row %r never reached %s: %s" % (value, server.name, server.replica_status())
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def pair(mariadb):
+    primary = mariadb("primary", server_id=1)
+    replica = mariadb("replica", server_id=2)
+    add_replication_user(primary)
+    write_row(primary, "before-replication")
+    return primary, replica
+
+
+def test_replica_four_runs_replicate_and_never_restart_a_healthy_replica(pair, replication):
+    primary, replica = pair
+    options = replica_options(replica, primary)
+
+    _, check = replication(check=True, diff=True, **options)
+    assert check.get("failed") is not True, check
+    assert check["changed"] is True
+    assert replica.replica_status() is None, "check mode must not configure replication"
+    change = [q for q in check["queries"] if q.startswith("CHANGE MASTER TO")]
+    assert change == ["CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
+                      "MASTER_PASSWORD='********', MASTER_USE_GTID=slave_pos" % primary.port]
+    assert "START REPLICA" in check["queries"]
+    assert check["diff"]["before"]["source_host"] is None
+    assert check["diff"]["after"]["source_port"] == primary.port
+    assert check["caught_up"] is None
+
+    _, real = replication(**options)
+    assert real.get("failed") is not True, real
+    assert real["changed"] is True
+    assert real["actions"] == [
+        "configured replication from 127.0.0.1:%d as repl with GTID auto-positioning" % primary.port,
+        "started replication"]
+    assert (real["io_running"], real["sql_running"], real["caught_up"]) == ("Yes", "Yes", True)
+    assert real["seconds_behind_source"] == 0
+    assert real["source_server_id"] == 1 and real["server_id"] == 2
+    assert real["gtid_slave_pos"] == primary.value("SELECT @@gtid_binlog_pos")
+    # Caught up means the data is there when the module returns.
+    assert rows_on(replica) == ["before-replication"]
+    status = replica.replica_status()
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"], status["Using_Gtid"]) == ("Yes", "Yes", "Slave_Pos")
+    assert (status["Master_Host"], status["Master_Port"], status["Master_User"]) == ("127.0.0.1", primary.port, "repl")
+
+    write_row(primary, "after-replication")
+    wait_for_row(replica, "after-replication")
+
+    relay_log = replica.replica_status()["Relay_Log_File"]
+    _, idem_check = replication(check=True, **options)
+    assert idem_check["changed"] is False, idem_check
+    _, idem = replication(**options)
+    assert idem["changed"] is False, idem
+    assert idem["actions"] == []
+    assert (idem["io_running"], idem["sql_running"], idem["caught_up"]) == ("Yes", "Yes", True)
+    writes = [q for q in idem["queries"] if q.split()[0] in ("STOP", "START", "CHANGE", "RESET", "SET")]
+    assert writes == [], "a healthy replica must not be touched: %s" % writes
+    # A STOP/START would have rotated the relay log.
+    assert replica.replica_status()["Relay_Log_File"] == relay_log
+
+
+def test_replica_heals_a_stopped_sql_thread(pair, replication):
+    primary, replica = pair
+    options = replica_options(replica, primary)
+    assert replication(**options)[1]["changed"] is True
+    replica.sql("STOP SLAVE SQL_THREAD")
+    write_row(primary, "while-stopped")
+
+    _, check = replication(check=True, **options)
+    assert check["changed"] is True
+    assert replica.replica_status()["Slave_SQL_Running"] == "No", "check mode must not start the thread"
+
+    _, healed = replication(**options)
+    assert healed["changed"] is True, healed
+    assert healed["actions"] == ["started replication: SQL thread was stopped"]
+    assert (healed["io_running"], healed["sql_running"], healed["caught_up"]) == ("Yes", "Yes", True)
+    assert "while-stopped" in rows_on(replica)
+
+    assert replication(check=True, **options)[1]["changed"] is False
+    assert replication(**options)[1]["changed"] is False
+
+
+def test_replica_heals_after_a_server_restart_without_replication(pair, replication):
+    primary, replica = pair
+    options = replica_options(replica, primary)
+    assert replication(**options)[1]["changed"] is True
+    replica.restart(skip_slave_start=True)
+    write_row(primary, "while-down")
+    status = replica.replica_status()
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("No", "No")
+
+    _, healed = replication(**options)
+    assert healed["changed"] is True, healed
+    assert healed["actions"] == ["started replication: IO thread was stopped; SQL thread was stopped"]
+    assert "while-down" in rows_on(replica)
+    assert replication(**options)[1]["changed"] is False
+
+
+def test_replica_takes_the_new_password_after_the_primary_changed_it(pair, replication):
+    primary, replica = pair
+    assert replication(**replica_options(replica, primary))[1]["changed"] is True
+    new_password = "Repl-N3w-pw-77"
+    _, rotated = replication(role="primary", replication_user="repl", replication_password=new_password,
+                             **primary.login())
+    assert rotated["actions"] == ["set the password of repl@% (the given replication_password did not work)"]
+    # The running IO thread keeps its session; a reconnect fails with the old password.
+    replica.sql("STOP SLAVE")
+    replica.sql("START SLAVE")
+    deadline = time.monotonic() + 30
+    while replica.replica_status()["Last_IO_Errno"] != 1045:
+        assert time.monotonic() < deadline, replica.replica_status()
+        time.sleep(0.2)
+
+    options = replica_options(replica, primary, replication_password=new_password)
+    _, healed = replication(**options)
+    assert healed["changed"] is True, healed
+    assert len(healed["actions"]) == 3, healed["actions"]
+    assert healed["actions"][1].startswith("re-configured replication: the replication user could not log in")
+    assert healed["io_running"] == "Yes" and healed["caught_up"] is True
+    assert new_password not in str(healed)
+    assert replication(**options)[1]["changed"] is False
+
+
+def test_replica_pointed_at_itself_is_refused(mariadb, replication):
+    replica = mariadb("replica", server_id=2)
+    add_replication_user(replica, log_bin=False)
+    _, result = replication(**replica_options(replica, replica))
+    assert result["failed"] is True
+    assert "is this server itself" in result["msg"]
+    assert replica.replica_status() is None
+
+
+def test_equal_server_ids_are_refused(mariadb, replication):
+    primary = mariadb("primary", server_id=7)
+    replica = mariadb("replica", server_id=7)
+    add_replication_user(primary)
+    _, result = replication(**replica_options(replica, primary))
+    assert result["failed"] is True
+    assert "both have server_id 7" in result["msg"]
+    assert replica.replica_status() is None
+
+
+def test_errant_transactions_are_refused(pair, replication):
+    primary, replica = pair
+    replica.sql("CREATE DATABASE local_only")  # binlogged on the replica with its own server_id 2
+    errant = replica.value("SELECT @@gtid_binlog_pos")
+    _, result = replication(**replica_options(replica, primary))
+    assert result["failed"] is True
+    assert "errant GTIDs: %s" % errant in result["msg"], result["msg"]
+    assert result["errant_gtids"] == errant
+    assert replica.replica_status() is None
+
+
+def test_source_without_binary_log_is_refused(mariadb, replication):
+    primary = mariadb("nobinlog", server_id=1, log_bin=False)
+    replica = mariadb("replica", server_id=2)
+    add_replication_user(primary)
+    _, result = replication(**replica_options(replica, primary))
+    assert result["failed"] is True
+    assert "cannot be a replication source: binary logging is off" in result["msg"]
+    assert replica.replica_status() is None
+
+
+def test_wrong_replication_password_is_refused(pair, replication):
+    primary, replica = pair
+    _, result = replication(**replica_options(replica, primary, replication_password="not-the-password"))
+    assert result["failed"] is True
+    assert result["msg"].startswith("Access denied for user 'repl' at 127.0.0.1:%d (the source" % primary.port)
+    assert "not-the-password" not in str(result)
+    assert replica.replica_status() is None
+
+
+def test_wrong_login_password_is_refused(pair, replication):
+    primary, replica = pair
+    options = replica_options(replica, primary, login_password="wrong-root-pw")
+    _, result = replication(**options)
+    assert result["failed"] is True
+    assert result["msg"].startswith("Access denied for user 'root' at 127.0.0.1:%d" % replica.port)
+
+
+def test_unreachable_source_is_named(pair, replication, closed_port):
+    primary, replica = pair
+    closed = closed_port
+    _, result = replication(**replica_options(replica, primary, source_port=closed))
+    assert result["failed"] is True
+    assert "Cannot reach the source (as replication_user repl) at 127.0.0.1:%d" % closed in result["msg"]
+    assert replica.replica_status() is None
+
+
+def test_password_never_in_verbose_output(pair, run_playbook):
+    primary, replica = pair
+    options = replica_options(replica, primary)
+    task = {"name": "replica", "statefuldb.k8s.mysql_replication": options}
+    run = run_playbook([task], verbosity=3, json_output=False)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert "CHANGE MASTER TO" in run.stdout and "MASTER_PASSWORD='********'" in run.stdout
+    assert REPL_PASSWORD not in run.stdout + run.stderr
+    assert replica.root_password not in run.stdout + run.stderr
