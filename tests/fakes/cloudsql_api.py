@@ -95,6 +95,7 @@ class FakeCloudSql(object):
         self.writes = []
         self.requests = []
         self.token_requests = 0
+        self.backends = {}
         self.server = None
         self.thread = None
 
@@ -186,6 +187,22 @@ class FakeCloudSql(object):
                 self._database(project, name, db, "utf8mb3", "utf8mb3_general_ci")
                 for db in ("information_schema", "mysql", "performance_schema", "sys")]
         return instance
+
+    def attach_mysql(self, project, instance, execute):
+        """Make user and database operations of an instance really happen in a MySQL server:
+        execute(statement, params) runs one SQL statement there (the 'instance' behind the API)."""
+        with self.lock:
+            self.backends[(project, instance)] = execute
+
+    def _sql(self, key, statement, params=()):
+        execute = self.backends.get(key)
+        if execute is None:
+            return
+        try:
+            execute(statement, params)
+        except Exception as exc:  # the server's refusal becomes the operation's error
+            raise ApiError(400, "MySQL refused %s: %s" % (statement.split(" ")[0], exc), "invalid",
+                           "INVALID_ARGUMENT")
 
     def fail_next_operation(self, project, instance, message, code="INTERNAL_ERROR"):
         with self.lock:
@@ -461,6 +478,9 @@ class FakeCloudSql(object):
             def effect():
                 if any(u["name"] == body["name"] and u.get("host", "") == host for u in users):
                     raise ApiError(409, "User %s already exists." % body["name"], "alreadyExists", "ALREADY_EXISTS")
+                if user_type == "BUILT_IN":
+                    self._sql(key, "CREATE USER %s@%s IDENTIFIED BY %s", (body["name"], host, body.get("password") or ""))
+                    self._sql(key, "GRANT ALL PRIVILEGES ON *.* TO %s@%s", (body["name"], host))
                 users.append({"kind": "sql#user", "name": body["name"], "host": host,
                               "type": user_type, "password": body.get("password")})
             return 200, self._operation(key[0], key[1], "CREATE_USER", effect, user)
@@ -471,10 +491,16 @@ class FakeCloudSql(object):
         if method == "PUT":
             def effect():
                 if (body or {}).get("password") is not None:
+                    if target.get("type", "BUILT_IN") == "BUILT_IN":
+                        self._sql(key, "ALTER USER %s@%s IDENTIFIED BY %s", (target["name"], target["host"], body["password"]))
                     target["password"] = body["password"]
             return 200, self._operation(key[0], key[1], "UPDATE_USER", effect, user)
         if method == "DELETE":
-            return 200, self._operation(key[0], key[1], "DELETE_USER", lambda: users.remove(target), user)
+            def delete_effect():
+                if target.get("type", "BUILT_IN") == "BUILT_IN":
+                    self._sql(key, "DROP USER %s@%s", (target["name"], target["host"]))
+                users.remove(target)
+            return 200, self._operation(key[0], key[1], "DELETE_USER", delete_effect, user)
         raise ApiError(405, "Method not allowed", "badRequest", "INVALID_ARGUMENT")
 
     def _public_user(self, key, item):
@@ -504,6 +530,9 @@ class FakeCloudSql(object):
                     charset = body.get("charset") or "utf8mb4"
                     collation = body.get("collation") or ("utf8mb4_0900_ai_ci" if charset == "utf8mb4"
                                                           else charset + "_general_ci")
+                    self._sql(key, "CREATE DATABASE `%s` CHARACTER SET %s%s" % (
+                        body["name"].replace("`", ""), charset,
+                        " COLLATE %s" % body["collation"] if body.get("collation") else ""))
                     dbs.append(self._database(key[0], key[1], body["name"], charset, collation))
                 return 200, self._operation(key[0], key[1], "CREATE_DATABASE", effect, user)
             raise ApiError(405, "Method not allowed", "badRequest", "INVALID_ARGUMENT")
@@ -516,13 +545,20 @@ class FakeCloudSql(object):
             changes = {k: v for k, v in (body or {}).items() if k in ("charset", "collation")}
 
             def effect():
+                self._sql(key, "ALTER DATABASE `%s`%s%s" % (
+                    target["name"].replace("`", ""),
+                    " CHARACTER SET %s" % changes["charset"] if changes.get("charset") else "",
+                    " COLLATE %s" % changes["collation"] if changes.get("collation") else ""))
                 if "charset" in changes and "collation" not in changes:
                     target["collation"] = changes["charset"] + "_general_ci"
                 target.update(changes)
                 target["etag"] = secrets.token_hex(8)
             return 200, self._operation(key[0], key[1], "UPDATE_DATABASE", effect, user)
         if method == "DELETE":
-            return 200, self._operation(key[0], key[1], "DELETE_DATABASE", lambda: dbs.remove(target), user)
+            def drop_effect():
+                self._sql(key, "DROP DATABASE `%s`" % target["name"].replace("`", ""))
+                dbs.remove(target)
+            return 200, self._operation(key[0], key[1], "DELETE_DATABASE", drop_effect, user)
         raise ApiError(405, "Method not allowed", "badRequest", "INVALID_ARGUMENT")
 
 

@@ -184,6 +184,16 @@ class MariaDB(object):
         import pymysql
         return pymysql.connect(unix_socket=self.socket, user="root", autocommit=True)
 
+    def execute(self, statement, params=()):
+        """Run one statement as root (what the fake does for user/database operations)."""
+        connection = self.root()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params or None)
+                return cursor.fetchall()
+        finally:
+            connection.close()
+
 
 @pytest.fixture(scope="session")
 def mariadb(tls_material):
@@ -234,3 +244,10 @@ def mariadb(tls_material):
         process.wait()
     log.close()
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def mysql_backed_instance(fake_api, mariadb, instance_name):
+    """The test's instance with its user and database operations applied to the real MariaDB."""
+    fake_api.attach_mysql(PROJECT, instance_name, mariadb.execute)
+    return instance_name
