@@ -1,0 +1,53 @@
+"""role=primary decisions against fake MariaDB and MySQL 8.0/8.4 servers."""
+import pytest
+from mysql_fakes import MYSQL_84_REMOVED, FakeServer, mariadb_variables, mysql_variables
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.primary import ensure_primary
+
+SPEC = {"replication_user": "repl", "replication_password": "pw", "replication_user_host": "%",
+        "update_password": "always", "read_only": None}
+
+
+def _no_login():
+    raise AssertionError("no login expected")
+
+
+@pytest.mark.parametrize("version, binlog_statement", [
+    ("8.0.36", "SHOW MASTER STATUS"),
+    ("8.4.3", "SHOW BINARY LOG STATUS"),
+])
+def test_mysql_primary_reports_gtid_executed(session_for, version, binlog_statement):
+    server = FakeServer(version=version, comment="MySQL Community Server - GPL",
+                        removed=MYSQL_84_REMOVED if version.startswith("8.4") else (),
+                        variables=mysql_variables(server_id=1, gtid_executed="1111:1-7"))
+    result = ensure_primary(session_for(server), from_strings(version, "MySQL"), dict(SPEC, replication_user=None),
+                            _no_login, "db-0:3306")
+    assert (result["changed"], result["flavor"], result["gtid_executed"]) == (False, "mysql", "1111:1-7")
+    assert (binlog_statement, ()) in server.executed
+
+
+@pytest.mark.parametrize("flavor_args, variables, problems", [
+    (("10.11.6-MariaDB", ""), mariadb_variables(log_bin=0), ["binary logging is off"]),
+    (("8.0.36", "MySQL"), mysql_variables(gtid_mode="OFF", enforce_gtid_consistency="OFF"),
+     ["gtid_mode is OFF, it must be ON", "enforce_gtid_consistency is OFF, it must be ON"]),
+    (("8.4.3", "MySQL"), mysql_variables(server_id=0), ["server_id is 0"]),
+])
+def test_primary_refusals(session_for, flavor_args, variables, problems):
+    server = FakeServer(version=flavor_args[0], comment=flavor_args[1], variables=variables)
+    with pytest.raises(MySQLReplicationError) as caught:
+        ensure_primary(session_for(server), from_strings(*flavor_args), SPEC, _no_login, "db-0:3306")
+    assert "db-0:3306 cannot be a replication source" in caught.value.msg
+    for problem in problems:
+        assert problem in caught.value.msg
+    assert server.writes() == []
+
+
+def test_check_mode_predicts_read_only_without_setting_it(session_for):
+    server = FakeServer(variables=mariadb_variables(read_only=1))
+    result = ensure_primary(session_for(server, check_mode=True), from_strings("10.11.6-MariaDB", ""),
+                            dict(SPEC, replication_user=None, read_only=False), _no_login, "db-0:3306")
+    assert result["changed"] is True and result["read_only"] is False
+    assert result["diff"] == {"before": {"read_only": True}, "after": {"read_only": False}}
+    assert server.writes() == []

@@ -1,0 +1,281 @@
+"""role=replica decisions against fake MariaDB and MySQL 8.0/8.4 servers (fake PyMySQL cursor).
+
+No MySQL 8 server is installable here (Debian ships MariaDB only): the MySQL paths are proven
+against this fake, which refuses the statements 8.4 removed.
+"""
+import pytest
+from mysql_fakes import MYSQL_84_REMOVED, FakeServer, mariadb_variables, mysql_variables
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replica import (
+    ensure_replica,
+    plan_repairs,
+    wait_caught_up,
+)
+
+MARIADB = from_strings("10.11.6-MariaDB-log", "Debian 12")
+MYSQL84 = from_strings("8.4.3", "MySQL Community Server - GPL")
+SPEC = {"source_host": "db-0.db", "source_port": 3306, "source_login_host": None, "source_login_port": None,
+        "replication_user": "repl", "replication_password": "S3cret!", "wait": True, "wait_timeout": 30,
+        "read_only": None}
+
+
+def status(**overrides):
+    """Normalized status (what server.read_replica_status returns) of a healthy replica."""
+    values = {"io_running": "Yes", "sql_running": "Yes", "source_host": "db-0.db", "source_port": 3306,
+              "source_user": "repl", "seconds_behind_source": 0, "last_io_errno": 0, "last_io_error": "",
+              "last_sql_errno": 0, "last_sql_error": "", "source_server_id": 1, "auto_position": "Slave_Pos",
+              "retrieved_gtid_set": ""}
+    values.update(overrides)
+    return values
+
+
+def actions(steps):
+    return [step.action for step in steps]
+
+
+def sql(steps):
+    return [getattr(s, "sql", s) for step in steps for s in step.statements]
+
+
+@pytest.mark.parametrize("current, expected_actions, expected_sql", [
+    (None, ["configured replication from db-0.db:3306 as repl with GTID auto-positioning", "started replication"],
+     ["CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos",
+      "START REPLICA"]),
+    (status(), [], []),
+    # An IO thread still connecting is running: leave it, the wait reports its error.
+    (status(io_running="Connecting"), [], []),
+    (status(io_running="Preparing"), [], []),
+    (status(sql_running="No"), ["started replication: SQL thread was stopped"], ["START REPLICA"]),
+    (status(io_running="No", sql_running="No", last_sql_errno=1062, last_sql_error="Duplicate entry"),
+     ["started replication: IO thread was stopped; SQL thread was stopped (error 1062: Duplicate entry)"],
+     ["START REPLICA"]),
+    (status(source_host="old-primary"),
+     ["stopped replication to change its source",
+      "re-configured replication: source was old-primary:3306, now db-0.db:3306", "started replication"],
+     ["STOP REPLICA", "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+      "MASTER_USE_GTID=slave_pos", "START REPLICA"]),
+    (status(auto_position="No", io_running="No", sql_running="No"),
+     ["re-configured replication: GTID auto-positioning was off (No), now on", "started replication"],
+     ["CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+      "MASTER_USE_GTID=slave_pos", "START REPLICA"]),
+    (status(io_running="Connecting", last_io_errno=1045, last_io_error="Access denied for user 'repl'"),
+     ["stopped replication to change its source",
+      "re-configured replication: the replication user could not log in to the source (error 1045: "
+      "Access denied for user 'repl'); password set again", "started replication"],
+     ["STOP REPLICA", "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+      "MASTER_USE_GTID=slave_pos", "START REPLICA"]),
+])
+def test_plan_repairs_mariadb(current, expected_actions, expected_sql):
+    steps = plan_repairs(current, SPEC, MARIADB)
+    assert actions(steps) == expected_actions
+    assert sql(steps) == expected_sql
+
+
+def test_plan_never_resets():
+    for current in (None, status(), status(source_host="x"), status(io_running="No", sql_running="No")):
+        for flavor in (MARIADB, MYSQL84):
+            assert not [s for s in sql(plan_repairs(current, SPEC, flavor)) if "RESET" in s]
+
+
+def test_plan_repairs_mysql84_uses_source_vocabulary():
+    steps = plan_repairs(status(source_host="old", auto_position="1"), SPEC, MYSQL84)
+    assert sql(steps) == ["STOP REPLICA",
+                          "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, "
+                          "SOURCE_PASSWORD=%s, SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1",
+                          "START REPLICA"]
+
+
+# --- ensure_replica end to end over fake servers ---------------------------------------------------
+
+def mariadb_pair(replica_vars=None, source_vars=None, replica_status=None):
+    replica = FakeServer(variables=mariadb_variables(**(replica_vars or {})), status=replica_status)
+    source = FakeServer(variables=mariadb_variables(server_id=1, hostname="db-0", gtid_executed="0-1-10",
+                                                    gtid_binlog_state="0-1-10", **(source_vars or {})))
+    return replica, source
+
+
+def mysql84_pair(replica_vars=None, source_vars=None, replica_status=None, subset=(True, "")):
+    replica = FakeServer(version="8.4.3", comment="MySQL Community Server - GPL", removed=MYSQL_84_REMOVED,
+                         variables=mysql_variables(**(replica_vars or {})), status=replica_status)
+    source = FakeServer(version="8.4.3", comment="MySQL Community Server - GPL", removed=MYSQL_84_REMOVED,
+                        variables=mysql_variables(server_id=1, hostname="db-0",
+                                                  server_uuid="11111111-0000-0000-0000-000000000001",
+                                                  gtid_executed="11111111-0000-0000-0000-000000000001:1-10",
+                                                  **(source_vars or {})),
+                        gtid_subset=lambda a, b: subset)
+    return replica, source
+
+
+def run(replica, source, session_for, flavor=MARIADB, check_mode=False, **spec):
+    queries = []
+    replica_session = session_for(replica, check_mode=check_mode, queries=queries)
+
+    def open_source():
+        return session_for(source, check_mode=check_mode, queries=queries, label="source 10.244.0.5:3306")
+
+    result = ensure_replica(replica_session, flavor, open_source, dict(SPEC, **spec), "10.244.0.6:3306")
+    return result, queries
+
+
+def test_new_mariadb_replica_is_configured_and_waited_for(session_for):
+    replica, source = mariadb_pair()
+    result, queries = run(replica, source, session_for)
+    assert result["changed"] is True
+    assert (result["io_running"], result["sql_running"], result["caught_up"]) == ("Yes", "Yes", True)
+    assert replica.writes() == ["CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+                                "MASTER_USE_GTID=slave_pos", "START REPLICA"]
+    # Waited for the source's position, server-side.
+    assert ("SELECT MASTER_GTID_WAIT(%s, %s)", ("0-1-10", 1)) in replica.executed
+    assert "S3cret!" not in " ".join(queries)
+    assert "/* source 10.244.0.5:3306 */ SELECT VERSION() AS version, @@version_comment AS version_comment" in queries
+
+
+def test_check_mode_writes_nothing_and_predicts(session_for):
+    replica, source = mariadb_pair()
+    result, queries = run(replica, source, session_for, check_mode=True)
+    assert result["changed"] is True and result["caught_up"] is None
+    assert replica.writes() == []
+    assert queries[-2:] == ["CHANGE MASTER TO MASTER_HOST='db-0.db', MASTER_PORT=3306, MASTER_USER='repl', "
+                            "MASTER_PASSWORD='********', MASTER_USE_GTID=slave_pos", "START REPLICA"]
+    assert result["diff"]["after"]["io_running"] == "Yes" and result["diff"]["before"]["io_running"] is None
+
+
+def test_healthy_replica_is_not_touched(session_for):
+    replica, source = mariadb_pair(replica_status={
+        "Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes", "Master_Host": "db-0.db", "Master_Port": 3306,
+        "Master_User": "repl", "Using_Gtid": "Slave_Pos", "Seconds_Behind_Master": 0, "Last_IO_Errno": 0,
+        "Last_IO_Error": "", "Last_SQL_Errno": 0, "Last_SQL_Error": ""})
+    result, _ = run(replica, source, session_for)
+    assert result["changed"] is False and result["actions"] == []
+    assert replica.writes() == []
+
+
+@pytest.mark.parametrize("replica_vars, source_vars, message", [
+    ({"hostname": "db-0", "port": 3306, "datadir": "/var/lib/mysql/", "server_id": 1}, {},
+     "is this server itself"),
+    ({"server_id": 1}, {}, "both have server_id 1"),
+    ({}, {"log_bin": 0}, "cannot be a replication source: binary logging is off"),
+    ({"gtid_binlog_state": "0-1-10,0-2-11"}, {}, "errant GTIDs: 0-2-11"),
+])
+def test_mariadb_refusals_write_nothing(session_for, replica_vars, source_vars, message):
+    replica, source = mariadb_pair(replica_vars, source_vars)
+    with pytest.raises(MySQLReplicationError) as caught:
+        run(replica, source, session_for)
+    assert message in caught.value.msg
+    assert replica.writes() == []
+
+
+def test_mysql84_new_replica_uses_only_84_statements(session_for):
+    replica, source = mysql84_pair()
+    result, queries = run(replica, source, session_for, flavor=MYSQL84, read_only=True)
+    assert result["changed"] is True
+    assert replica.writes() == [
+        "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
+        "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1", "START REPLICA", "SET GLOBAL read_only = %s"]
+    assert ("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)", ("11111111-0000-0000-0000-000000000001:1-10", 1)) in replica.executed
+    assert result["actions"][-1] == "set read_only to ON"
+    assert not [q for q in queries if "MASTER" in q or "SLAVE STATUS" in q]
+
+
+def test_mysql84_errant_transactions_via_gtid_subset(session_for):
+    replica, source = mysql84_pair(replica_vars={"gtid_executed": "2222:1-3"}, subset=(False, "2222:1-3"))
+    with pytest.raises(MySQLReplicationError) as caught:
+        run(replica, source, session_for, flavor=MYSQL84)
+    assert "errant GTIDs: 2222:1-3" in caught.value.msg
+    assert caught.value.details["errant_gtids"] == "2222:1-3"
+    # GTID_SUBSET ran on the source with (replica set, source set).
+    assert source.executed[-1][1][:2] == ("2222:1-3", "11111111-0000-0000-0000-000000000001:1-10")
+
+
+def test_mysql_same_server_uuid_is_itself(session_for):
+    replica, source = mysql84_pair(replica_vars={"server_uuid": "11111111-0000-0000-0000-000000000001"})
+    with pytest.raises(MySQLReplicationError, match="same server_uuid"):
+        run(replica, source, session_for, flavor=MYSQL84)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"gtid_mode": "OFF"}, "gtid_mode is OFF, it must be ON"),
+    ({"enforce_gtid_consistency": "WARN"}, "enforce_gtid_consistency is WARN, it must be ON"),
+])
+def test_mysql_source_without_gtids_is_refused(session_for, overrides, message):
+    replica, source = mysql84_pair(source_vars=overrides)
+    with pytest.raises(MySQLReplicationError, match=message):
+        run(replica, source, session_for, flavor=MYSQL84)
+
+
+def test_mysql_replica_without_gtids_is_refused(session_for):
+    replica, source = mysql84_pair(replica_vars={"gtid_mode": "OFF_PERMISSIVE"})
+    with pytest.raises(MySQLReplicationError, match="replica at 10.244.0.6:3306 cannot use GTID auto-positioning"):
+        run(replica, source, session_for, flavor=MYSQL84)
+
+
+def test_flavor_mismatch_is_refused(session_for):
+    replica, _ = mariadb_pair()
+    _, source = mysql84_pair()
+    with pytest.raises(MySQLReplicationError, match="is mariadb but the source db-0.db:3306 is mysql"):
+        run(replica, source, session_for)
+
+
+# --- waiting ----------------------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _replica_with(status_row, wait_results):
+    return FakeServer(variables=mariadb_variables(), status=status_row, wait_results=wait_results)
+
+
+HEALTHY = {"Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes", "Master_Host": "db-0.db", "Master_Port": 3306,
+           "Master_User": "repl", "Using_Gtid": "Slave_Pos", "Seconds_Behind_Master": 3, "Last_IO_Errno": 0,
+           "Last_IO_Error": "", "Last_SQL_Errno": 0, "Last_SQL_Error": ""}
+
+
+def test_wait_fails_fast_on_sql_error(session_for):
+    replica = _replica_with(dict(HEALTHY, Slave_SQL_Running="No", Last_SQL_Errno=1062,
+                                 Last_SQL_Error="Duplicate entry '1'"), [-1])
+    with pytest.raises(MySQLReplicationError, match="SQL thread stopped with error 1062.*does not skip"):
+        wait_caught_up(session_for(replica), MARIADB, "0-1-10", 300, clock=Clock(), sleep=lambda s: None)
+
+
+def test_wait_fails_fast_when_the_replica_cannot_reach_the_source(session_for):
+    replica = _replica_with(dict(HEALTHY, Slave_IO_Running="Connecting", Last_IO_Errno=2003,
+                                 Last_IO_Error="error connecting to master"), [-1])
+    with pytest.raises(MySQLReplicationError, match="IO thread: Connecting, error 2003"):
+        wait_caught_up(session_for(replica), MARIADB, "0-1-10", 300, clock=Clock(), sleep=lambda s: None)
+
+
+def test_wait_grows_its_chunks_and_times_out_with_the_state(session_for):
+    clock = Clock()
+    replica = _replica_with(HEALTHY, [-1] * 10)
+    waits = []
+    original = replica.answer
+
+    def answer(sql, args):
+        if sql.startswith("SELECT MASTER_GTID_WAIT"):
+            waits.append(args[1])
+            clock.now += args[1]
+        return original(sql, args)
+
+    replica.answer = answer
+    with pytest.raises(MySQLReplicationError, match="did not catch up .* within wait_timeout=20s .*seconds behind source: 3"):
+        wait_caught_up(session_for(replica), MARIADB, "0-1-10", 20, clock=clock, sleep=lambda s: None)
+    assert waits == [1, 2, 4, 8, 5]
+
+
+def test_wait_returns_only_when_threads_run(session_for):
+    replica = _replica_with(dict(HEALTHY, Slave_IO_Running="Preparing"), [0])
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        replica.status["Slave_IO_Running"] = "Yes"
+
+    result, caught_up = wait_caught_up(session_for(replica), MARIADB, "0-1-10", 30, clock=Clock(), sleep=sleep)
+    assert caught_up is True and result["io_running"] == "Yes" and slept == [0.2]
