@@ -30,7 +30,7 @@ description:
     run; the writes that would run are listed in RV(queries).
 version_added: 1.0.0
 author:
-  - statefuldb maintainers
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.mysql_login
 options:

@@ -198,8 +198,8 @@ def _config_view(status, read_only):
     if status is None:
         return {"source_host": None, "source_port": None, "source_user": None, "auto_position": None,
                 "io_running": None, "sql_running": None, "read_only": read_only}
-    return dict({key: status[key] for key in ("source_host", "source_port", "source_user", "auto_position",
-                                          "io_running", "sql_running")}, read_only=read_only)
+    keys = ("source_host", "source_port", "source_user", "auto_position", "io_running", "sql_running")
+    return dict({key: status[key] for key in keys}, read_only=read_only)
 
 
 def ensure_replica(replica, flavor, open_source, spec, replica_address, clock=time.monotonic):
