@@ -16,7 +16,7 @@ description:
   - Waits for the update operation to finish and fails with the operation's error text.
   - Authorized networks are merged, never replaced, unless O(exclusive=true).
 author:
-  - statefuldb.k8s contributors
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
 options:

@@ -14,7 +14,7 @@ description:
   - Fails when the certificate is not signed by the given CA, when the login fails or when the
     connection is not encrypted. Never changes anything.
 author:
-  - statefuldb.k8s contributors
+  - statefuldb maintainers (@statefuldb)
 options:
   login_host:
     description: Address of the instance (its public or private IP).
@@ -45,7 +45,7 @@ options:
     type: bool
     default: false
   client_cert:
-    description: Client certificate file, for O(ssl_mode=TRUSTED_CLIENT_CERTIFICATE_REQUIRED) instances.
+    description: Client certificate file, for instances with C(ssl_mode=TRUSTED_CLIENT_CERTIFICATE_REQUIRED).
     type: path
   client_key:
     description: Key file of O(client_cert).

@@ -11,7 +11,7 @@ description:
   - Manages one database through the Cloud SQL Admin API C(databases) collection and waits for the operation.
   - Changes the charset or collation of an existing database only when given and different.
 author:
-  - statefuldb.k8s contributors
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
 options:

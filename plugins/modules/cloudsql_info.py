@@ -12,7 +12,7 @@ description:
     connection name, SSL mode, authorized networks and server CA certificate.
   - Optionally lists its users and databases.
 author:
-  - statefuldb.k8s contributors
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
 options:

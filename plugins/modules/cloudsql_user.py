@@ -12,7 +12,7 @@ description:
   - The API never returns passwords, so a password is set when the user is created and changed
     afterwards only with O(update_password=always) (which then always reports a change).
 author:
-  - statefuldb.k8s contributors
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
 options:
