@@ -381,12 +381,27 @@ def tail(path: str, lines: int = 25) -> str:
 _children: dict[str, subprocess.Popen] = {}
 
 
+def release_node_leases() -> None:
+    """KWOK only drives pods of nodes whose Lease it holds, under a random identity per process:
+    a restarted KWOK would wait for the old Leases to expire (40 s). Delete them first."""
+    for node in NODES:
+        req = urllib.request.Request("https://127.0.0.1:%d/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/"
+                                     "leases/%s" % (APISERVER_PORT, node), method="DELETE")
+        try:
+            urllib.request.urlopen(req, context=_ssl_context(), timeout=5).close()
+        except urllib.error.HTTPError as err:
+            if err.code != 404:
+                raise LocalkubeError("could not delete the Lease of node %s: HTTP %d" % (node, err.code)) from None
+
+
 def start(name: str, binaries: str) -> None:
     for host, port in PORTS[name]:
         if port_in_use(host, port):
             raise LocalkubeError("cannot start %s: %s:%d is already in use by another process (not started "
                                  "by localkube; `ss -ltnp 'sport = :%d'` shows which)" % (name, host, port, port))
     argv = command_line(name, binaries)
+    if name == "kwok":
+        release_node_leases()
     with open(log_file(name), "ab") as out:
         out.write(("\n==== %s localkube starting %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                                           " ".join(argv))).encode())
@@ -625,8 +640,18 @@ def cmd_up(args: argparse.Namespace) -> int:
         if name in ("etcd", "kube-apiserver"):
             took = wait_healthy(name)
             log("%s healthy after %.1fs" % (name, took))
-            if name == "kube-apiserver":
-                bootstrap(binaries)
+        if name == "kube-apiserver":
+            wait_authorizer()
+            bootstrap(binaries)
+            # A new apiserver answers 403 for its first moments (RBAC caches still cold); clients
+            # that were running meanwhile back off for up to 30 s before they list again. Restart
+            # them so the cluster is fully usable as soon as `up` returns.
+            clients = [c for c in COMPONENTS[COMPONENTS.index(name) + 1:] if running_pid(c) is not None]
+            if clients:
+                log("restarting the apiserver's clients: %s" % ", ".join(clients))
+                stop(*clients)
+                for c in clients:
+                    states[c] = (False, "restarting")
     if "kube-apiserver" not in started:
         bootstrap(binaries)
     for name in started:
@@ -637,6 +662,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     log("up in %.1fs (started: %s)" % (time.monotonic() - t0, ", ".join(started) or "nothing"))
     print_usage(binaries)
     return 0
+
+
+def wait_authorizer(timeout: float = 30) -> None:
+    """Wait until RBAC answers for a non-admin user (the scheduler, whose role is bootstrap
+    policy): only then are the RBAC caches warm."""
+    deadline = time.monotonic() + timeout
+    url = "https://127.0.0.1:%d/api/v1/pods?limit=1" % APISERVER_PORT
+    while True:
+        code, body = _get(url, _ssl_context("kube-scheduler"))
+        if code == 200:
+            return
+        if time.monotonic() > deadline:
+            raise LocalkubeError("kube-apiserver does not authorize requests (%s %s); last lines of %s:\n%s"
+                                 % (code, body[:200], log_file("kube-apiserver"), tail(log_file("kube-apiserver"))))
+        time.sleep(0.1)
 
 
 def wait_nodes_ready(binaries: str, timeout: float = 60) -> None:

@@ -11,14 +11,16 @@ STATE = os.path.join(REPO, ".localkube")
 
 
 def wait_for(condition, timeout=30, interval=0.1, what="condition"):
-    """Poll ``condition()`` until it returns something truthy; return that value."""
+    """Poll ``condition()`` until it returns something truthy; return that value.
+
+    ``what`` names the condition in the failure message; a callable is asked at failure time."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what() if callable(what) else what))
         time.sleep(interval)
 
 

@@ -69,9 +69,8 @@ def test_claim_expansion_grows_claim_and_volume(k8s_client, namespace):
     claim = wait_for(lambda: (lambda c: c if c.status.capacity["storage"] == "2Gi" else None)(
         core.read_namespaced_persistent_volume_claim("data", namespace)), what="claim capacity 2Gi")
     assert core.read_persistent_volume(claim.spec.volume_name).spec.capacity["storage"] == "2Gi"
-    reasons = {e.reason for e in core.list_namespaced_event(
-        namespace, field_selector="involvedObject.name=data").items}
-    assert {"ExternalExpanding", "VolumeResizeSuccessful"} <= reasons
+    wait_for(lambda: "VolumeResizeSuccessful" in {e.reason for e in core.list_namespaced_event(
+        namespace, field_selector="involvedObject.name=data").items}, what="event VolumeResizeSuccessful")
 
 
 def _serve_once_in_netns(ip, port):

@@ -99,10 +99,10 @@ def test_scale_in_keeps_claims_and_scale_out_reattaches_them(core, apps, namespa
 
     start = len(recorder.events)
     apps.patch_namespaced_stateful_set_scale(namespace=namespace, name="web", body={"spec": {"replicas": 1}})
-    wait_for(lambda: [p.metadata.name for p in core.list_namespaced_pod(namespace).items] == ["web-0"],
-             what="only web-0 left")
-    deletions = [e[2] for e in recorder.events[start:] if e[1] == "DELETED"]
+    deletions = wait_for(lambda: (lambda d: d if len(d) >= 2 else None)(
+        [e[2] for e in recorder.events[start:] if e[1] == "DELETED"]), what="two pods deleted")
     assert deletions == ["web-2", "web-1"]
+    assert [p.metadata.name for p in core.list_namespaced_pod(namespace).items] == ["web-0"]
     # web-1 was not even asked to terminate before web-2 was gone.
     gone_2 = next(i for i, e in enumerate(recorder.events) if e[1] == "DELETED" and e[2] == "web-2")
     terminating_1 = next(i for i, e in enumerate(recorder.events) if e[2] == "web-1" and e[5])
