@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `molecule test` for every role that has a scenario (delegated driver, local control plane).
 set -u
-cd "$(git rev-parse --show-toplevel)"
+cd "$(git rev-parse --show-toplevel)" || exit 1
 root=$PWD
 status=0 ran=0
 for scenario_dir in roles/*/molecule/*/; do

@@ -2,7 +2,7 @@
 # `make test`: every gate CI holds the collection to. Each gate runs even if an earlier one failed;
 # the run fails if any gate failed, and ends with one summary line.
 set -u
-cd "$(git rev-parse --show-toplevel)"
+cd "$(git rev-parse --show-toplevel)" || exit 1
 export PY=${PY:-.venv/bin/python}
 passed=() failed=()
 
