@@ -139,6 +139,10 @@ def describe_connect_error(settings, exc, purpose="the server"):
     if code == ER_HOST_NOT_PRIVILEGED:
         return code, ("%s at %s (%s) does not accept connections from this host for %s. Server "
                       "said: %s" % (settings.address, settings.address, purpose, who, text))
+    if "SSL" in text or "certificate" in text.lower():
+        return code, ("TLS handshake with %s at %s failed: %s. Check ca_cert/client_cert/client_key; if "
+                      "the certificate does not name the host you connect to, connect by a name it lists or "
+                      "set check_hostname=false." % (purpose, settings.address, text))
     if code in (CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST):
         return code, ("Cannot reach %s at %s: %s. Check the host name and port, that the server "
                       "is running and listening there." % (purpose, settings.address, text))

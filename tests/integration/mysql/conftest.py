@@ -44,7 +44,7 @@ def free_port():
 class MariaDBServer:
     """One mariadbd process; ``sql()`` runs statements as root over TCP."""
 
-    def __init__(self, base, name, server_id, log_bin=True):
+    def __init__(self, base, name, server_id, log_bin=True, tls=None):
         self.name = name
         self.dir = os.path.join(base, name)
         self.datadir = os.path.join(self.dir, "data")
@@ -54,6 +54,7 @@ class MariaDBServer:
         self.port = free_port()
         self.server_id = server_id
         self.log_bin = log_bin
+        self.tls = tls
         self.root_password = ROOT_PASSWORD
         self.process = None
         os.makedirs(self.dir)
@@ -75,6 +76,9 @@ class MariaDBServer:
             cmd += ["--log-bin=mysql-bin", "--log-slave-updates"]
         if skip_slave_start:
             cmd.append("--skip-slave-start")
+        if self.tls:
+            cmd += ["--ssl-ca=" + self.tls["ca"], "--ssl-cert=" + self.tls["server_cert"],
+                    "--ssl-key=" + self.tls["server_key"]]
         return cmd
 
     def start(self, skip_slave_start=False, first_boot=False):
@@ -167,8 +171,8 @@ def mariadb():
     # Short base path: Unix socket paths are limited to 107 bytes.
     base = tempfile.mkdtemp(prefix="sfdb-mdb-")
 
-    def _start(name, server_id, log_bin=True):
-        server = MariaDBServer(base, name, server_id, log_bin=log_bin)
+    def _start(name, server_id, log_bin=True, tls=None):
+        server = MariaDBServer(base, name, server_id, log_bin=log_bin, tls=tls)
         servers.append(server)
         server.start(first_boot=True)
         server.set_root_password()
@@ -205,3 +209,51 @@ def replication(run_playbook):
 def closed_port():
     """A loopback port nothing listens on (just released by the OS)."""
     return free_port()
+
+
+def _write_pem(path, data):
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    """A throwaway CA, a server certificate for IP 127.0.0.1 only, and a client certificate."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def key_pem(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                 serialization.NoEncryption())
+
+    def issue(subject, issuer, key, issuer_key, ca=False, san=None):
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    base = str(tmp_path)
+    return {
+        "ca": _write_pem(os.path.join(base, "ca.pem"), issue("test-ca", "test-ca", ca_key, ca_key, ca=True)),
+        "server_cert": _write_pem(os.path.join(base, "server.pem"), issue(
+            "db-server", "test-ca", server_key, ca_key, san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])),
+        "server_key": _write_pem(os.path.join(base, "server-key.pem"), key_pem(server_key)),
+        "client_cert": _write_pem(os.path.join(base, "client.pem"), issue("ops", "test-ca", client_key, ca_key)),
+        "client_key": _write_pem(os.path.join(base, "client-key.pem"), key_pem(client_key)),
+    }

@@ -104,3 +104,24 @@ def test_primary_read_only_four_runs(mariadb, replication):
     results += [replication(**options)[1], replication(check=True, **options)[1], replication(**options)[1]]
     assert [r["changed"] for r in results] == [True, True, False, False], results
     assert primary.value("SELECT @@GLOBAL.read_only") == 0
+
+
+def test_login_from_a_client_option_file(mariadb, replication, tmp_path):
+    primary = mariadb("primary", server_id=1)
+    cnf = tmp_path / "client.cnf"
+    cnf.write_text("[client]\nhost=127.0.0.1\nport=%d\nuser=root\npassword=\"%s\"\n" % (primary.port, primary.root_password))
+    _, result = replication(role="primary", config_file=str(cnf))
+    assert result.get("failed") is not True, result
+    assert result["server_id"] == 1 and result["changed"] is False
+    # An explicit option wins over the file.
+    _, wrong = replication(role="primary", config_file=str(cnf), login_password="not-root-pw")
+    assert wrong["failed"] is True
+    assert wrong["msg"].startswith("Access denied for user 'root' at 127.0.0.1:%d" % primary.port)
+
+
+def test_login_over_the_unix_socket(mariadb, replication):
+    primary = mariadb("primary", server_id=1)
+    _, result = replication(role="primary", login_unix_socket=primary.socket, login_user="root",
+                            login_password=primary.root_password)
+    assert result.get("failed") is not True, result
+    assert result["server_id"] == 1

@@ -56,6 +56,8 @@ def test_source_settings_keep_tls_but_not_the_login_account():
     (2003, "Can't connect to MySQL server on 'db' ([Errno 111] Connection refused)",
      "Cannot reach the source at db:3306: Can't connect"),
     (1130, "Host '10.0.0.1' is not allowed to connect", "does not accept connections from this host"),
+    (2003, "Can't connect to MySQL server on 'db' ([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+           "Hostname mismatch)", "TLS handshake with the source at db:3306 failed"),
 ])
 def test_connect_errors_name_the_server(code, text, expected):
     settings = settings_for(login_settings(EMPTY), "db", 3306, "repl", "secret-pw")
