@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -300,9 +301,14 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--node-ip", ADVERTISE_ADDRESS, "--node-port", str(KWOK_PORT),
                 "--server-address", "%s:%d" % (ADVERTISE_ADDRESS, KWOK_PORT),
                 "--tls-cert-file", pki("kwok-serving.crt"), "--tls-private-key-file", pki("kwok-serving.key"),
-                "--cidr", KWOK_FALLBACK_CIDR, "--node-lease-duration-seconds", "40"]
+                "--cidr", KWOK_FALLBACK_CIDR, "--node-lease-duration-seconds", "40",
+                # PortForward objects (written by provisioner.py for every pod with a pod IP) let
+                # `kubectl port-forward` reach the pod IP in the pod network namespace.
+                "--enable-crds", "PortForward"]
     if name == "provisioner":
-        return [sys.executable, os.path.join(HERE, "provisioner.py"),
+        with open(os.path.join(HERE, "provisioner.py"), "rb") as f:
+            code = hashlib.sha256(f.read()).hexdigest()[:12]  # a new version restarts it
+        return [sys.executable, os.path.join(HERE, "provisioner.py"), "--code-version", code,
                 "--kubeconfig", pki("provisioner.kubeconfig"), "--volumes", VOLUMES,
                 "--ready-file", os.path.join(RUN, "provisioner.ready"),
                 "--storage-class", STORAGE_CLASS, "--provisioner-name", PROVISIONER_NAME]
@@ -531,9 +537,11 @@ def wait_healthy(name: str) -> float:
 
 
 def bootstrap_manifest(binaries: str) -> str:
-    with open(os.path.join(os.path.dirname(binaries), "kustomize", "rbac", "role.yaml")) as f:
-        kwok_role = f.read().strip().lstrip("-").strip()
-    docs = [kwok_role]
+    kustomize = os.path.join(os.path.dirname(binaries), "kustomize")
+    docs = []
+    for rel in ("rbac/role.yaml", "crd/bases/kwok.x-k8s.io_portforwards.yaml"):
+        with open(os.path.join(kustomize, rel)) as f:
+            docs.append(f.read().strip().lstrip("-").strip())
     docs.append(json.dumps({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": "localkube:kwok-controller"},
@@ -549,6 +557,9 @@ def bootstrap_manifest(binaries: str) -> str:
             {"apiGroups": [""], "resources": ["persistentvolumeclaims/status"], "verbs": ["patch", "update"]},
             {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["kwok.x-k8s.io"], "resources": ["portforwards"],
+             "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
         ]}))
     docs.append(json.dumps({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
@@ -582,13 +593,16 @@ def kubectl(binaries: str, *args: str, stdin: str | None = None, check: bool = T
 
 
 def bootstrap(binaries: str) -> None:
-    """RBAC for KWOK and the provisioner, the default StorageClass and the 3 fake nodes."""
+    """RBAC for KWOK and the provisioner, KWOK's PortForward CRD, the default StorageClass and the
+    3 fake nodes."""
     deadline = time.monotonic() + 30
     while True:
         # Right after a first start the RBAC bootstrap policy may still be settling.
         proc = kubectl(binaries, "apply", "--server-side", "--force-conflicts", "--field-manager", "localkube",
                        "-f", "-", stdin=bootstrap_manifest(binaries), check=False)
         if proc.returncode == 0:
+            kubectl(binaries, "wait", "--for=condition=Established", "--timeout=30s",
+                    "crd/portforwards.kwok.x-k8s.io")
             return
         if time.monotonic() > deadline:
             raise LocalkubeError("could not create the cluster's base objects: " + proc.stderr.strip())
@@ -620,7 +634,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         stop(*changed)
         for name in changed:
             states[name] = (False, "restarting")
+    bootstrapped = False
     for name in COMPONENTS:
+        if name not in ("etcd", "kube-apiserver") and not bootstrapped:
+            bootstrap(binaries)  # KWOK needs its CRD and RBAC before it starts
+            bootstrapped = True
         ok, _ = states[name]
         if ok:
             continue
@@ -642,7 +660,6 @@ def cmd_up(args: argparse.Namespace) -> int:
             log("%s healthy after %.1fs" % (name, took))
         if name == "kube-apiserver":
             wait_authorizer()
-            bootstrap(binaries)
             # A new apiserver answers 403 for its first moments (RBAC caches still cold); clients
             # that were running meanwhile back off for up to 30 s before they list again. Restart
             # them so the cluster is fully usable as soon as `up` returns.
@@ -652,8 +669,6 @@ def cmd_up(args: argparse.Namespace) -> int:
                 stop(*clients)
                 for c in clients:
                     states[c] = (False, "restarting")
-    if "kube-apiserver" not in started:
-        bootstrap(binaries)
     for name in started:
         if name not in ("etcd", "kube-apiserver"):
             took = wait_healthy(name)

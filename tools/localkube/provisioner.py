@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A tiny external provisioner (and resizer) for hostPath volumes of the local control plane.
+"""A tiny external provisioner (and resizer) for hostPath volumes of the local control plane, and
+the port-forward wiring of its pods.
 
 Why this and not KWOK's volume stages or a pool of static PVs:
 * KWOK v0.8's volume stages do bind claims, but by patching PVC/PV status themselves (the real PV
@@ -14,6 +15,12 @@ Why this and not KWOK's volume stages or a pool of static PVs:
   it and its directory (reclaimPolicy Delete; Retain keeps both). Claim expansion: the real expand
   controller hands hostPath volumes to "an external controller"; we grow the PV's capacity and the
   claim's status (bookkeeping only: a directory has no size).
+
+Port-forward: KWOK serves the kubelet's port-forward endpoint but needs to be told where each
+pod's ports are. For every pod with a pod IP this process server-side-applies a KWOK `PortForward`
+(same name and namespace as the pod, owned by it so the garbage collector removes it) that sends
+each declared TCP containerPort to <pod IP>:<port>. `kubectl port-forward pod/x 3306` then reaches
+whatever serves that pod IP in the network namespace statefuldb-pods (declare the port in the pod).
 
 Standard library only. Run by localkube.py; logs to .localkube/logs/provisioner.log.
 """
@@ -125,6 +132,7 @@ class Provisioner:
         self.storage_class = storage_class
         self.name = name
         self.lock = threading.Lock()
+        self.forwarded = {}  # (namespace, pod) -> (uid, ip, ports) last applied
 
     # -- claims
     def on_claim(self, pvc: dict) -> None:
@@ -199,6 +207,28 @@ class Provisioner:
         self.event(pvc, "VolumeResizeSuccessful", "hostPath volume %s resized to %s (a directory has no size limit)"
                    % (pv["metadata"]["name"], wanted))
 
+    # -- port-forward
+    def on_pod(self, pod: dict) -> None:
+        meta, spec, status = pod["metadata"], pod.get("spec", {}), pod.get("status", {})
+        ip = status.get("podIP")
+        if meta.get("deletionTimestamp") or spec.get("hostNetwork") or not ip:
+            return
+        ports = sorted({p["containerPort"] for c in spec.get("containers", []) + spec.get("initContainers", [])
+                        for p in c.get("ports", []) if p.get("protocol", "TCP") == "TCP"})
+        key = (meta["namespace"], meta["name"])
+        wanted = (meta["uid"], ip, tuple(ports))
+        if not ports or self.forwarded.get(key) == wanted:
+            return
+        body = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
+                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                             "labels": {"app.kubernetes.io/managed-by": "localkube"},
+                             "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                                  "uid": meta["uid"]}]},
+                "spec": {"forwards": [{"ports": [port], "target": {"address": ip, "port": port}} for port in ports]}}
+        self.api.request("PATCH", "/apis/kwok.x-k8s.io/v1alpha1/namespaces/%s/portforwards/%s?fieldManager=localkube"
+                         "&force=true" % key, body, "application/apply-patch+yaml")
+        self.forwarded[key] = wanted
+
     # -- volumes
     def on_volume(self, pv: dict) -> None:
         meta, spec, status = pv["metadata"], pv.get("spec", {}), pv.get("status", {})
@@ -266,11 +296,13 @@ def main() -> int:
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--storage-class", default="standard")
     parser.add_argument("--provisioner-name", required=True)
+    parser.add_argument("--code-version", help="ignored; lets localkube.py notice a changed provisioner.py")
     args = parser.parse_args()
     os.makedirs(args.volumes, exist_ok=True)
     prov = Provisioner(Api(args.kubeconfig), args.volumes, args.storage_class, args.provisioner_name)
     loops = [("/api/v1/persistentvolumeclaims", "PersistentVolumeClaim", prov.on_claim),
-             ("/api/v1/persistentvolumes", "PersistentVolume", prov.on_volume)]
+             ("/api/v1/persistentvolumes", "PersistentVolume", prov.on_volume),
+             ("/api/v1/pods", "Pod", prov.on_pod)]
     listed = []
     for path, kind, handler in loops:
         done = threading.Event()

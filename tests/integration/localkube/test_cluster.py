@@ -86,10 +86,11 @@ def _serve_once_in_netns(ip, port):
 
 @pytest.fixture
 def pod_ip(k8s_client, namespace):
-    """The IP KWOK gave a real (fake-node) pod."""
+    """The IP KWOK gave a real (fake-node) pod "db" that declares port 3306."""
     core = client.CoreV1Api(k8s_client)
     core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db"},
-                                           "spec": {"containers": [{"name": "db", "image": "mariadb"}]}})
+                                           "spec": {"containers": [{"name": "db", "image": "mariadb",
+                                                                    "ports": [{"containerPort": 3306}]}]}})
     pod = wait_for(lambda: (lambda p: p if pod_ready(p) and p.status.pod_ip else None)(
         core.read_namespaced_pod("db", namespace)), what="pod Ready with an IP")
     yield pod.status.pod_ip
@@ -115,6 +116,32 @@ def test_pod_ip_served_from_the_pod_namespace_is_reachable_from_the_host(pod_ip)
         socket.create_connection((pod_ip, 3306), timeout=5)
     assert err.value.errno == errno.EHOSTUNREACH
     assert time.monotonic() - started < 1
+
+
+def test_kubectl_port_forward_reaches_the_pod_ip(k8s_client, namespace, pod_ip, kubeconfig):
+    custom = client.CustomObjectsApi(k8s_client)
+    forward = wait_for(lambda: custom.list_namespaced_custom_object(
+        "kwok.x-k8s.io", "v1alpha1", namespace, "portforwards")["items"], what="the pod's PortForward")
+    assert forward[0]["spec"]["forwards"] == [{"ports": [3306], "target": {"address": pod_ip, "port": 3306}}]
+    podnet.add_pod_ip(pod_ip)
+    server = _serve_once_in_netns(pod_ip, 3306)
+    bin_dir = run_localkube_build_dir()
+    kubectl = subprocess.Popen([os.path.join(bin_dir, "kubectl"), "--kubeconfig", kubeconfig, "-n", namespace,
+                                "port-forward", "pod/db", ":3306"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = kubectl.stdout.readline()  # Forwarding from 127.0.0.1:PORT -> 3306
+        local_port = int(line.split("127.0.0.1:")[1].split()[0])
+        with socket.create_connection(("127.0.0.1", local_port), timeout=5) as conn:
+            assert conn.recv(100).decode().startswith("hello from %s" % pod_ip)
+        assert server.wait(timeout=5) == 0
+    finally:
+        kubectl.terminate()
+        kubectl.wait(timeout=10)
+
+
+def run_localkube_build_dir():
+    return subprocess.run(["bash", os.path.join(REPO, "tools", "localkube", "build.sh"), "--print-dir"],
+                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 def test_pod_and_service_cidrs_never_reach_the_default_route():
