@@ -90,6 +90,6 @@ def ensure_access(client, desired_networks, state="present", exclusive=False, ss
         after = access_summary(final_settings.get("ipConfiguration"))
         return dict(changed=True, attempts=attempts, diff=dict(before=before, after=after),
                     settings_version=final_settings.get("settingsVersion"),
-                    operation={k: operation.get(k) for k in ("name", "operationType", "status",
-                                                              "targetLink")},
+                    operation={k: operation.get(k)
+                               for k in ("name", "operationType", "status", "targetLink")},
                     **after)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import traceback
+import importlib.util
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -17,19 +17,14 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.auth impor
     build_session,
 )
 
-try:
-    import requests  # noqa: F401  (google-auth's transport needs it)
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+# google-auth's requests transport needs it; checked separately for a precise message.
+HAS_REQUESTS = importlib.util.find_spec("requests") is not None
 
 
 def client_from_module(module):
     """A CloudSqlClient for module.params (project, instance, auth, api_endpoint, timeouts)."""
     if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("requests"))
     if not HAS_GOOGLE_AUTH:
         module.fail_json(msg=missing_required_lib("google-auth"), exception=str(GOOGLE_AUTH_IMPORT_ERROR))
     params = module.params

@@ -12,8 +12,8 @@ def test_database_create_update_delete_four_runs_each(run_playbook, fake_api, gc
     create = _database(gcp, name="orders", charset="utf8mb4", collation="utf8mb4_unicode_ci")
     check = run_playbook(create, check=True, diff=True)
     assert check.rc == 0, check.stdout
-    assert last_result(check)["diff"] == {"before": None, "after": {"name": "orders", "charset": "utf8mb4",
-                                                                     "collation": "utf8mb4_unicode_ci"}}
+    expected = {"name": "orders", "charset": "utf8mb4", "collation": "utf8mb4_unicode_ci"}
+    assert last_result(check)["diff"] == {"before": None, "after": expected}
     assert fake_api.database(PROJECT, gcp["instance"], "orders") is None
     runs = [check, run_playbook(create), run_playbook(create, check=True), run_playbook(create)]
     assert results_changed(runs) == [True, True, False, False]

@@ -4,8 +4,6 @@
 import json
 
 
-
-
 def _key_body_lines(pem):
     return [line for line in pem.splitlines() if line and "-----" not in line]
 

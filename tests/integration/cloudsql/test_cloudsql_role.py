@@ -80,8 +80,8 @@ def test_role_without_cluster_four_runs_and_tls_login(run_playbook, fake_api, gc
     assert _task(again, "Connect over TLS and run SELECT 1")["select_1"] == 1
 
 
-def test_role_reports_a_wrong_password_at_the_connection_check(run_playbook, fake_api, gcp, mariadb,
-                                                              mysql_backed_instance):
+def test_role_reports_a_wrong_password_at_the_connection_check(
+        run_playbook, fake_api, gcp, mariadb, mysql_backed_instance):
     suffix = uuid.uuid4().hex[:8]
     extra = _role_vars(gcp, mariadb, suffix)
     assert run_playbook(PLAYBOOK, extra_vars=extra).rc == 0

@@ -8,7 +8,6 @@ def _user(gcp, **options):
     return [{"name": "cloudsql user", "statefuldb.k8s.cloudsql_user": dict(gcp, **options)}]
 
 
-
 def test_builtin_user_create_four_runs(run_playbook, fake_api, gcp):
     tasks = _user(gcp, name="app", host="%", password="S3cret-app-pw")
     check = run_playbook(tasks, check=True, diff=True)
