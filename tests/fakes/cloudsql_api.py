@@ -209,6 +209,13 @@ class FakeCloudSql(object):
             self.fail_next[(project, instance)] = {"kind": "sql#operationError", "code": code,
                                                    "message": message}
 
+    def start_busy_operation(self, project, instance, seconds, operation_type="BACKUP_VOLUME"):
+        """Another client's long operation on the instance (writes get 409 until it is DONE)."""
+        with self.lock:
+            op = self._operation(project, instance, operation_type, lambda: None, "someone-else")
+            self.operations[(project, op["name"])]["_running"] = seconds
+            return op
+
     def race_on_next_read(self, project, instance, entry):
         with self.lock:
             self.race_next[(project, instance)] = dict(entry, kind="sql#aclEntry")
@@ -305,12 +312,14 @@ class FakeCloudSql(object):
             if op["status"] == "DONE":
                 continue
             elapsed = now - op["_started"]
-            if elapsed < self.pending_seconds:
+            pending = op.get("_pending", self.pending_seconds)
+            running = op.get("_running", self.running_seconds)
+            if elapsed < pending:
                 continue
             if op["status"] == "PENDING":
                 op["status"] = "RUNNING"
                 op["startTime"] = _rfc3339(_now())
-            if elapsed >= self.pending_seconds + self.running_seconds:
+            if elapsed >= pending + running:
                 op["status"] = "DONE"
                 op["endTime"] = _rfc3339(_now())
                 if op.get("_error"):

@@ -183,3 +183,21 @@ def test_bad_input_fails_before_any_write(run_playbook, fake_api, gcp, options, 
     assert "Traceback" not in run.stdout
     assert fake_api.write_count == writes
     assert len(fake_api.requests) == requests_before, "validation happens before any API call"
+
+
+def test_waits_out_another_clients_operation(run_playbook, fake_api, gcp):
+    fake_api.start_busy_operation(PROJECT, gcp["instance"], seconds=6)
+    run = run_playbook(_access(gcp, authorized_networks=[{"name": "after-backup", "value": "198.51.100.10"}]))
+    assert run.rc == 0, run.stdout
+    assert _result(run)["changed"] is True
+    assert ("after-backup", "198.51.100.10") in _networks(fake_api, gcp)
+    patches = [w for w in fake_api.writes if w[0] == "PATCH" and gcp["instance"] in w[1]]
+    assert len(patches) >= 2, "the first PATCH met 409 operationInProgress and was retried"
+
+
+def test_busy_instance_beyond_wait_timeout_fails_clearly(run_playbook, fake_api, gcp):
+    fake_api.start_busy_operation(PROJECT, gcp["instance"], seconds=60)
+    run = run_playbook(_access(dict(gcp, wait_timeout=3), authorized_networks=[{"name": "x", "value": "198.51.100.11"}]))
+    assert run.rc != 0
+    msg = _result(run)["msg"]
+    assert "another operation is still running" in msg and gcp["instance"] in msg
