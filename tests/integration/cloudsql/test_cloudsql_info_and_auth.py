@@ -57,3 +57,12 @@ def test_access_token_and_a_rejected_token(run_playbook, fake_api, gcp):
     missing = run_playbook([{"name": "info", "statefuldb.k8s.cloudsql_info": dict(options, auth_kind="accesstoken")}],
                            env={"GCP_ACCESS_TOKEN": ""})
     assert missing.rc != 0 and "auth_kind=accesstoken needs access_token" in last_result(missing)["msg"]
+
+
+def test_gcp_scopes_variable_is_used(run_playbook, fake_api, gcp):
+    task = [{"name": "info", "statefuldb.k8s.cloudsql_info": gcp}]
+    run = run_playbook(task, env={"GCP_SCOPES": "https://www.googleapis.com/auth/userinfo.email"})
+    assert run.rc != 0
+    assert "invalid_scope" in last_result(run)["msg"]
+    run = run_playbook(task, env={"GCP_SCOPES": "https://www.googleapis.com/auth/cloud-platform"})
+    assert run.rc == 0, run.stdout
