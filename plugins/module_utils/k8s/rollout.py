@@ -451,7 +451,8 @@ class RolloutWaiter:
         try:
             while True:
                 now = self.clock()
-                if self.sts is not None and "Pod" in synced:
+                if "StatefulSet" in synced and (until != "ready" or self.sts is not None) and (
+                        pod_watch is None or "Pod" in synced):
                     done, why = self._done(until, time.time())
                     if done:
                         return self._result(started)
@@ -490,8 +491,12 @@ class RolloutWaiter:
                             pod_watch = _Watch(self.client, "v1", "Pod", self.namespace, events, stop, deadline,
                                                label_selector=selector_string(self.sts["spec"].get("selector")))
                             pod_watch.start()
-                        if self.sts is None and until == "deleted":
-                            synced.add("Pod")  # nothing left to watch
+                        if self.sts is None and until != "ready" and pod_watch is None:
+                            # Pods may outlive an orphaning delete; only "deleted" cares about them.
+                            if until == "deleted":
+                                pod_watch = _Watch(self.client, "v1", "Pod", self.namespace, events, stop,
+                                                   deadline, label_selector=None)
+                                pod_watch.start()
                     else:
                         self.pods = {}
                         for obj in items:
@@ -501,12 +506,20 @@ class RolloutWaiter:
                 _, kind, event_type, obj = item
                 if kind == "StatefulSet":
                     self.sts = None if event_type == "DELETED" else obj
+                    if self.sts is None and until == "ready":
+                        raise K8sError("StatefulSet %s/%s was deleted while waiting for it" % (
+                            self.namespace, self.name))
                 else:
                     self._note_pod(event_type, obj)
         finally:
             stop.set()
 
     def _done(self, until, wall_now):
+        if until == "gone":
+            return self.sts is None, ("StatefulSet still exists", None)
+        if until == "deleted-pods":
+            left = sorted(p for p in self.pods if pod_ordinal(p, self.name) is not None)
+            return not left, ("pods %s still exist" % ", ".join(left), None)
         if until == "deleted":
             return (self.sts is None and not [p for p in self.pods if pod_ordinal(p, self.name) is not None]), (
                 "StatefulSet or its pods still exist", None)

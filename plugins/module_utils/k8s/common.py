@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared argument specs (paired with doc fragments k8s_auth / k8s_wait) and the module glue."""
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import (
+    K8sClient,
+    K8sError,
+    missing_libraries,
+)
+
+# Pairs one-to-one with plugins/doc_fragments/k8s_auth.py. Env names are the ones AWX's
+# "OpenShift or Kubernetes API Bearer Token" credential type injects.
+AUTH_ARG_SPEC = {
+    "kubeconfig": {"type": "raw", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
+    "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
+    "host": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
+    "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
+    "validate_certs": {"type": "bool", "aliases": ["verify_ssl"],
+                       "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
+    "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"], "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
+    "client_cert": {"type": "path", "aliases": ["cert_file"], "fallback": (env_fallback, ["K8S_AUTH_CERT_FILE"])},
+    "client_key": {"type": "path", "aliases": ["key_file"], "no_log": False,
+                   "fallback": (env_fallback, ["K8S_AUTH_KEY_FILE"])},
+    "proxy": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_PROXY"])},
+}
+
+# Pairs with plugins/doc_fragments/k8s_wait.py.
+WAIT_ARG_SPEC = {
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 600},
+    "stall_timeout": {"type": "int", "default": 180},
+}
+
+APPLY_ARG_SPEC = {
+    "field_manager": {"type": "str", "default": "statefuldb"},
+    "force": {"type": "bool", "default": True},
+}
+
+
+def auth_params(params):
+    return {key: params.get(key) for key in AUTH_ARG_SPEC}
+
+
+def make_client(module, timeout=None):
+    """A K8sClient from the module's auth options, or fail_json with a clear message."""
+    for name, error in missing_libraries():
+        module.fail_json(msg=missing_required_lib(name), exception=str(error))
+    try:
+        return K8sClient.from_auth(auth_params(module.params), timeout=timeout or 300)
+    except K8sError as exc:
+        module.fail_json(msg=exc.msg)
+
+
+def fail(module, exc, **extra):
+    """fail_json from a K8sError: the message only, never a traceback for a user mistake."""
+    result = {"msg": exc.msg}
+    if getattr(exc, "status", None):
+        result["status"] = exc.status
+    result.update(extra)
+    module.fail_json(**result)

@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn module options into manifests and reject bad input before anything is sent."""
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
+    dns1035_label_error,
+    dns1123_label_error,
+    dns1123_subdomain_error,
+)
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # pragma: no cover
+    HAS_YAML = False
+
+
+class DefinitionError(ValueError):
+    """Bad user input; the message names the field."""
+
+    @property
+    def msg(self):
+        return str(self)
+
+
+def load_definitions(definition, field="definition"):
+    """A dict, a list of dicts or a YAML string (one or more documents) -> list of dicts."""
+    if definition is None:
+        return []
+    if isinstance(definition, str):
+        if not HAS_YAML:
+            raise DefinitionError("%s: PyYAML is needed to parse a YAML string" % field)
+        try:
+            docs = [d for d in yaml.safe_load_all(definition) if d is not None]
+        except yaml.YAMLError as exc:
+            raise DefinitionError("%s is not valid YAML: %s" % (field, exc))
+    elif isinstance(definition, dict):
+        docs = [definition]
+    elif isinstance(definition, list):
+        docs = definition
+    else:
+        raise DefinitionError("%s must be a dict, a list or a YAML string" % field)
+    out = []
+    for index, doc in enumerate(docs):
+        if isinstance(doc, dict) and doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
+            out.extend(copy.deepcopy(doc["items"]))
+        elif isinstance(doc, dict):
+            out.append(copy.deepcopy(doc))
+        else:
+            raise DefinitionError("%s[%d] is not a mapping" % (field, index))
+    return out
+
+
+def check_object(obj, default_namespace=None, index=None, namespaced=True):
+    """Fill the namespace and validate apiVersion/kind/name; raise DefinitionError naming the field."""
+    where = "definition" if index is None else "definition[%d]" % index
+    if not obj.get("apiVersion"):
+        raise DefinitionError("%s.apiVersion is required" % where)
+    if not obj.get("kind"):
+        raise DefinitionError("%s.kind is required" % where)
+    meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise DefinitionError("%s.metadata must be a mapping" % where)
+    error = dns1123_subdomain_error(meta.get("name"), "%s.metadata.name" % where)
+    if error:
+        raise DefinitionError(error)
+    if namespaced:
+        if not meta.get("namespace"):
+            if not default_namespace:
+                raise DefinitionError("namespace is required: set namespace, or metadata.namespace in %s" % where)
+            meta["namespace"] = default_namespace
+        error = dns1123_label_error(meta["namespace"], "%s.metadata.namespace" % where)
+        if error:
+            raise DefinitionError(error)
+    return obj
+
+
+def _merge(base, extra):
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _volume_claim_template(item, index):
+    if "metadata" in item or "spec" in item:
+        return copy.deepcopy(item)
+    if not item.get("name"):
+        raise DefinitionError("volume_claim_templates[%d].name is required" % index)
+    error = dns1123_label_error(item["name"], "volume_claim_templates[%d].name" % index)
+    if error:
+        raise DefinitionError(error)
+    if not item.get("size"):
+        raise DefinitionError("volume_claim_templates[%d].size is required (for example 10Gi)" % index)
+    spec = {"accessModes": item.get("access_modes") or ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": str(item["size"])}}}
+    if item.get("storage_class") is not None:
+        spec["storageClassName"] = item["storage_class"]
+    return {"metadata": {"name": item["name"]}, "spec": spec}
+
+
+SHAPE_OPTIONS = ("image", "template", "volume_claim_templates", "service_name", "pod_management_policy",
+                 "pvc_retention_policy", "update_strategy", "partition", "labels", "definition")
+
+
+def is_scale_only(params):
+    """Only replicas was given: apply nothing but spec.replicas (other fields keep their owners)."""
+    return params.get("replicas") is not None and not any(params.get(o) is not None for o in SHAPE_OPTIONS)
+
+
+def build_statefulset(params):
+    """The StatefulSet manifest from module options (definition first, options on top)."""
+    docs = load_definitions(params.get("definition"))
+    if len(docs) > 1:
+        raise DefinitionError("definition must hold exactly one StatefulSet, got %d documents" % len(docs))
+    obj = docs[0] if docs else {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {}}
+    if obj.get("kind") != "StatefulSet":
+        raise DefinitionError("definition.kind must be StatefulSet, got %r (use statefuldb.k8s.resource for "
+                              "other kinds)" % obj.get("kind"))
+    if obj.get("apiVersion") != "apps/v1":
+        raise DefinitionError("definition.apiVersion must be apps/v1, got %r" % obj.get("apiVersion"))
+    meta = obj.setdefault("metadata", {})
+    if params.get("name"):
+        if meta.get("name") and meta["name"] != params["name"]:
+            raise DefinitionError("name %r differs from definition.metadata.name %r" % (params["name"], meta["name"]))
+        meta["name"] = params["name"]
+    if params.get("namespace"):
+        meta.setdefault("namespace", params["namespace"])
+    error = dns1123_label_error(meta.get("name"), "name")
+    if error:
+        raise DefinitionError(error)
+    check_object(obj, params.get("namespace"))
+    name = meta["name"]
+    if params.get("replicas") is not None and params["replicas"] < 0:
+        raise DefinitionError("replicas must be 0 or more, got %d" % params["replicas"])
+
+    if is_scale_only(params):
+        return {"apiVersion": "apps/v1", "kind": "StatefulSet",
+                "metadata": {"name": name, "namespace": meta["namespace"]},
+                "spec": {"replicas": params["replicas"]}}
+
+    spec = obj.setdefault("spec", {})
+    labels = params.get("labels")
+    if labels:
+        meta.setdefault("labels", {}).update(labels)
+    selector_labels = ((spec.get("selector") or {}).get("matchLabels")) or labels or {
+        "app.kubernetes.io/name": name}
+    spec.setdefault("selector", {"matchLabels": dict(selector_labels)})
+    if params.get("replicas") is not None:
+        spec["replicas"] = params["replicas"]
+    if params.get("service_name"):
+        spec["serviceName"] = params["service_name"]
+    spec.setdefault("serviceName", name)
+    error = dns1035_label_error(spec["serviceName"], "service_name")
+    if error:
+        raise DefinitionError(error)
+    if params.get("pod_management_policy"):
+        spec["podManagementPolicy"] = params["pod_management_policy"]
+    if params.get("pvc_retention_policy"):
+        spec["persistentVolumeClaimRetentionPolicy"] = dict(params["pvc_retention_policy"])
+    if params.get("update_strategy") or params.get("partition") is not None:
+        strategy = spec.setdefault("updateStrategy", {})
+        strategy["type"] = params.get("update_strategy") or strategy.get("type") or "RollingUpdate"
+        if params.get("partition") is not None:
+            if strategy["type"] != "RollingUpdate":
+                raise DefinitionError("partition only applies to update_strategy RollingUpdate")
+            if params["partition"] < 0:
+                raise DefinitionError("partition must be 0 or more, got %d" % params["partition"])
+            strategy["rollingUpdate"] = {"partition": params["partition"]}
+    if params.get("volume_claim_templates") is not None:
+        spec["volumeClaimTemplates"] = [_volume_claim_template(t, i)
+                                        for i, t in enumerate(params["volume_claim_templates"])]
+    template = spec.get("template") or {}
+    if params.get("template"):
+        template = _merge(template, copy.deepcopy(params["template"]))
+    if params.get("image"):
+        pod_spec = template.setdefault("spec", {})
+        containers = pod_spec.setdefault("containers", [])
+        if containers:
+            containers[0]["image"] = params["image"]
+        else:
+            container = {"name": name, "image": params["image"]}
+            mounts = [{"name": t["name"], "mountPath": t["mount_path"]}
+                      for t in params.get("volume_claim_templates") or [] if t.get("mount_path")]
+            if mounts:
+                container["volumeMounts"] = mounts
+            containers.append(container)
+    if template:
+        template_labels = template.setdefault("metadata", {}).setdefault("labels", {})
+        for key, value in spec["selector"].get("matchLabels", {}).items():
+            template_labels.setdefault(key, value)
+        spec["template"] = template
+    if not (spec.get("template") or {}).get("spec", {}).get("containers"):
+        raise DefinitionError("image (or template/definition with spec.template.spec.containers) is required to "
+                              "describe the pods; to only scale, give name, namespace and replicas")
+    return obj
+
+
+def build_headless_service(params):
+    docs = load_definitions(params.get("definition"))
+    if len(docs) > 1:
+        raise DefinitionError("definition must hold exactly one Service, got %d documents" % len(docs))
+    obj = docs[0] if docs else {"apiVersion": "v1", "kind": "Service", "metadata": {}}
+    if obj.get("kind") != "Service" or obj.get("apiVersion") != "v1":
+        raise DefinitionError("definition must be a v1 Service, got %s %s" % (obj.get("apiVersion"), obj.get("kind")))
+    meta = obj.setdefault("metadata", {})
+    if params.get("name"):
+        if meta.get("name") and meta["name"] != params["name"]:
+            raise DefinitionError("name %r differs from definition.metadata.name %r" % (params["name"], meta["name"]))
+        meta["name"] = params["name"]
+    error = dns1035_label_error(meta.get("name"), "name")
+    if error:
+        raise DefinitionError(error)
+    if params.get("namespace"):
+        meta.setdefault("namespace", params["namespace"])
+    check_object(obj, params.get("namespace"))
+    if params.get("labels"):
+        meta.setdefault("labels", {}).update(params["labels"])
+    spec = obj.setdefault("spec", {})
+    if spec.get("clusterIP") not in (None, "None"):
+        raise DefinitionError("definition.spec.clusterIP must be None for a headless Service, got %r"
+                              % spec["clusterIP"])
+    spec["clusterIP"] = "None"
+    if params.get("selector"):
+        spec["selector"] = dict(params["selector"])
+    if not spec.get("selector"):
+        raise DefinitionError("selector is required (the pod labels of the StatefulSet, e.g. "
+                              "app.kubernetes.io/name: %s)" % meta["name"])
+    if params.get("publish_not_ready_addresses") is not None:
+        spec["publishNotReadyAddresses"] = params["publish_not_ready_addresses"]
+    if params.get("ports"):
+        ports = []
+        for index, port in enumerate(params["ports"]):
+            if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
+                port = {"port": int(port)}
+            if not isinstance(port, dict) or "port" not in port:
+                raise DefinitionError("ports[%d] must be a port number or a dict with port" % index)
+            entry = {"port": int(port["port"]), "protocol": port.get("protocol", "TCP")}
+            if port.get("name"):
+                entry["name"] = port["name"]
+            target = port.get("target_port", port.get("targetPort"))
+            if target is not None:
+                entry["targetPort"] = int(target) if str(target).isdigit() else target
+            if not 0 < entry["port"] < 65536:
+                raise DefinitionError("ports[%d].port must be 1-65535, got %d" % (index, entry["port"]))
+            ports.append(entry)
+        if len(ports) > 1 and not all(p.get("name") for p in ports):
+            raise DefinitionError("ports: every port needs a name when there is more than one")
+        spec["ports"] = ports
+    return obj

@@ -1,0 +1,257 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: statefulset
+short_description: Apply, scale or delete a StatefulSet and wait for ordered readiness
+description:
+  - Server-side applies a StatefulSet (field manager O(field_manager)); C(changed) is exact and a no-op
+    costs a single API request. Check mode uses the API's dry run, diff mode shows before/after of what
+    changed.
+  - Waits by watching the StatefulSet and its pods and returns a per-ordinal timeline.
+  - Scaling in keeps the PVCs of the removed ordinals (returned as RV(pvcs_kept)); scaling out re-attaches
+    them. PVCs are only deleted with O(state=absent) and O(delete_pvcs=true).
+  - Changing a field Kubernetes does not allow to change (selector, serviceName, volumeClaimTemplates,
+    podManagementPolicy) fails with a message naming the field, unless O(recreate=orphan).
+author:
+  - statefuldb.k8s maintainers
+extends_documentation_fragment:
+  - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.k8s_wait
+options:
+  state:
+    description:
+      - V(present) applies the StatefulSet; V(absent) deletes it. With O(wait), V(absent) scales to 0 first
+        so pods stop in reverse ordinal order.
+    type: str
+    choices: [present, absent]
+    default: present
+  name:
+    description: Name of the StatefulSet (a DNS-1123 label). Optional when O(definition) has metadata.name.
+    type: str
+  namespace:
+    description: Namespace of the StatefulSet. Required unless O(definition) has metadata.namespace.
+    type: str
+  definition:
+    description:
+      - A full StatefulSet manifest (dict or YAML string). The other options are applied on top of it.
+    type: raw
+  replicas:
+    description:
+      - Number of pods. Given alone (with name and namespace), only the replica count is applied and the
+        rest of the StatefulSet is left as it is.
+    type: int
+  image:
+    description: Container image of the first container (creates a one-container pod template if none).
+    type: str
+  service_name:
+    description: Governing headless Service (spec.serviceName). Defaults to the StatefulSet name.
+    type: str
+  pod_management_policy:
+    description: V(OrderedReady) starts pods one by one in ordinal order; V(Parallel) all at once.
+    type: str
+    choices: [OrderedReady, Parallel]
+  volume_claim_templates:
+    description:
+      - Claim templates, either Kubernetes form (metadata/spec) or short form with keys C(name), C(size),
+        C(storage_class), C(access_modes) and C(mount_path) (mounted in the container built from O(image)).
+      - A larger C(size) than the live template expands each existing PVC when its StorageClass allows it
+        (with O(recreate=orphan), which also records the new template).
+    type: list
+    elements: dict
+  pvc_retention_policy:
+    description: spec.persistentVolumeClaimRetentionPolicy, keys C(whenDeleted) and C(whenScaled) (Retain|Delete).
+    type: dict
+  update_strategy:
+    description: V(RollingUpdate) or V(OnDelete).
+    type: str
+    choices: [RollingUpdate, OnDelete]
+  partition:
+    description: Rolling update partition; only ordinals at or above it are updated (and awaited).
+    type: int
+  labels:
+    description: Labels of the StatefulSet; also the pod selector when the StatefulSet is created.
+    type: dict
+  template:
+    description: Pod template (spec.template) merged over the one from O(definition).
+    type: dict
+  field_manager:
+    description: Server-side apply field manager. Replica-only changes use O(field_manager) with C(-scale) appended.
+    type: str
+    default: statefuldb
+  force:
+    description: Take over fields owned by another field manager (server-side apply force).
+    type: bool
+    default: true
+  recreate:
+    description:
+      - What to do when an immutable field changes. V(never) fails naming the field. V(orphan) deletes
+        the StatefulSet with propagationPolicy Orphan (pods and PVCs stay) and creates it again, expanding
+        existing PVCs first when only the storage size grew.
+    type: str
+    choices: [never, orphan]
+    default: never
+  delete_pvcs:
+    description: With O(state=absent), also delete the StatefulSet's PVCs (after its pods are gone). Data is lost.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Three MariaDB pods, 10Gi each, started in order
+  statefuldb.k8s.statefulset:
+    name: db
+    namespace: data
+    image: mariadb:11.4
+    replicas: 3
+    volume_claim_templates:
+      - name: data
+        size: 10Gi
+        mount_path: /var/lib/mysql
+
+- name: Scale in to one pod (PVCs of db-1 and db-2 are kept)
+  statefuldb.k8s.statefulset:
+    name: db
+    namespace: data
+    replicas: 1
+  register: scaled
+
+- name: Tear down, keep the data
+  statefuldb.k8s.statefulset:
+    name: db
+    namespace: data
+    state: absent
+"""
+
+RETURN = r"""
+statefulset:
+  description: The StatefulSet as the API returned it (after the wait, with status).
+  returned: always
+  type: dict
+timeline:
+  description: Per ordinal, when its pod was created, scheduled and became Ready (UTC).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"ordinal": 0, "pod": "db-0", "created": "2026-01-01T10:00:00Z", "scheduled": "2026-01-01T10:00:00Z",
+            "ready": "2026-01-01T10:00:02Z", "node": "kwok-node-0"}]
+wait_seconds:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+pvcs_kept:
+  description: PVCs kept for ordinals that no longer exist (scale-in, or all of them with state absent).
+  returned: always
+  type: list
+  elements: str
+pvcs_expanded:
+  description: PVCs whose storage request was raised (recreate with a larger template size).
+  returned: always
+  type: list
+  elements: dict
+pvcs_deleted:
+  description: PVCs deleted (state absent with delete_pvcs).
+  returned: always
+  type: list
+  elements: str
+recreated:
+  description: Whether the StatefulSet was deleted with orphaned pods and created again.
+  returned: always
+  type: bool
+api_requests:
+  description: API requests this task sent.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
+    APPLY_ARG_SPEC,
+    AUTH_ARG_SPEC,
+    WAIT_ARG_SPEC,
+    fail,
+    make_client,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import DefinitionError, build_statefulset
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import ensure_absent, ensure_present
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import WaitTimeout
+
+
+def argument_spec():
+    spec = dict(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        name=dict(type="str"),
+        namespace=dict(type="str"),
+        definition=dict(type="raw"),
+        replicas=dict(type="int"),
+        image=dict(type="str"),
+        service_name=dict(type="str"),
+        pod_management_policy=dict(type="str", choices=["OrderedReady", "Parallel"]),
+        volume_claim_templates=dict(type="list", elements="dict"),
+        pvc_retention_policy=dict(type="dict"),
+        update_strategy=dict(type="str", choices=["RollingUpdate", "OnDelete"]),
+        partition=dict(type="int"),
+        labels=dict(type="dict"),
+        template=dict(type="dict"),
+        recreate=dict(type="str", choices=["never", "orphan"], default="never"),
+        delete_pvcs=dict(type="bool", default=False),
+    )
+    spec.update(AUTH_ARG_SPEC)
+    spec.update(WAIT_ARG_SPEC)
+    spec.update(APPLY_ARG_SPEC)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    if params["delete_pvcs"] and params["state"] != "absent":
+        module.fail_json(msg="delete_pvcs only applies to state: absent")
+    if params["wait_timeout"] <= 0:
+        module.fail_json(msg="wait_timeout must be a positive number of seconds")
+    try:
+        if params["state"] == "present":
+            desired = build_statefulset(params)
+        else:
+            desired = None
+            for field in ("name", "namespace"):
+                error = dns1123_label_error(params[field], field)
+                if error:
+                    raise DefinitionError(error)
+    except DefinitionError as exc:
+        module.fail_json(msg=str(exc))
+
+    client = make_client(module, timeout=params["wait_timeout"])
+    progress = []
+
+    def log(message):
+        progress.append(message)
+        module.log(message)
+
+    try:
+        if params["state"] == "present":
+            outcome = ensure_present(client, desired, params, module.check_mode, log)
+        else:
+            outcome = ensure_absent(client, params["name"], params["namespace"], params, module.check_mode, log)
+    except WaitTimeout as exc:
+        fail(module, exc, timeline=exc.timeline, stuck_ordinal=exc.stuck, progress=progress,
+             api_requests=client.request_count)
+    except K8sError as exc:
+        fail(module, exc, fields=getattr(exc, "fields", None) or [], api_requests=client.request_count)
+
+    result = outcome.as_dict()
+    result["api_requests"] = client.request_count
+    if module._diff:
+        result["diff"] = outcome.diff
+    for warning in outcome.warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
