@@ -137,3 +137,18 @@ def test_role_with_cluster_node_addresses_and_secret(playbook, k8s_client, names
         assert [r.stats["changed"] for r in again] == [0, 0], again[1].stdout[-4000:]
     finally:
         core.delete_node(node_name)
+
+
+def test_role_with_only_networks_adds_a_temporary_controller_entry(run_playbook, fake_api, gcp, mariadb):
+    extra = _role_vars(gcp, mariadb, "x", cloudsql_access_users=[], cloudsql_access_databases=[],
+                       cloudsql_access_secret_name="cloudsql-connection",
+                       cloudsql_access_controller_address="198.51.100.200")
+    runs = [run_playbook(PLAYBOOK, check=True, extra_vars=extra), run_playbook(PLAYBOOK, extra_vars=extra),
+            run_playbook(PLAYBOOK, check=True, extra_vars=extra), run_playbook(PLAYBOOK, extra_vars=extra)]
+    assert [r.rc for r in runs] == [0, 0, 0, 0], runs[1].stdout[-3000:]
+    assert [r.stats["changed"] > 0 for r in runs] == [True, True, False, False]
+    entries = {e["name"]: e for e in fake_api.authorized_networks(PROJECT, gcp["instance"])}
+    assert set(entries) == {"office", "ansible-controller"}
+    assert entries["ansible-controller"]["value"] == "198.51.100.200"
+    assert entries["ansible-controller"]["expirationTime"].endswith("Z")
+    assert "skipped" in _task(runs[1], "Say why there is no Secret and no connection check")["msg"]
