@@ -6,6 +6,7 @@ its own server_id, binary log and GTIDs. The system service is never used or tou
 """
 import importlib.util
 import os
+import random
 import shutil
 import signal
 import socket
@@ -36,9 +37,19 @@ ROOT_PASSWORD = "root-Pw-4b1d"
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port below the ephemeral range, so client sockets do not take it meanwhile."""
+    while True:
+        port = random.randint(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+class PortTaken(RuntimeError):
+    """Another process bound the port between our check and mariadbd's bind."""
 
 
 class MariaDBServer:
@@ -73,7 +84,8 @@ class MariaDBServer:
                "--relay-log=relay-bin", "--innodb-buffer-pool-size=16M", "--max-connections=50",
                "--performance-schema=OFF"]
         if self.log_bin:
-            cmd += ["--log-bin=mysql-bin", "--log-slave-updates"]
+            # As tools/localkube/dbrunner.py configures the sandbox servers.
+            cmd += ["--log-bin=mysql-bin", "--log-slave-updates", "--gtid-strict-mode=ON", "--binlog-format=ROW"]
         if skip_slave_start:
             cmd.append("--skip-slave-start")
         if self.tls:
@@ -82,11 +94,22 @@ class MariaDBServer:
         return cmd
 
     def start(self, skip_slave_start=False, first_boot=False):
+        for attempt in range(3):
+            try:
+                return self._start(skip_slave_start, first_boot)
+            except PortTaken:
+                if not first_boot or attempt == 2:
+                    raise
+                self.port = free_port()
+
+    def _start(self, skip_slave_start, first_boot):
         self.process = subprocess.Popen(self.command(skip_slave_start), stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
+                if "Address already in use" in self.log_tail(15):
+                    raise PortTaken(self.port)
                 raise RuntimeError("mariadbd %s exited with %s:\n%s" % (self.name, self.process.returncode, self.log_tail()))
             try:
                 if first_boot:
