@@ -92,6 +92,18 @@ options:
     description:
       - Port for O(source_login_host). Defaults to O(source_port).
     type: int
+  source_login_user:
+    description:
+      - Account the module logs in to the source with for its checks (server id, binary log,
+        GTIDs). Defaults to O(replication_user), which also proves the replication credentials
+        before anything changes.
+      - Set it (with O(source_login_password)) when O(replication_user_host) does not admit the
+        Ansible host; wrong replication credentials are then reported from the replica's IO thread.
+    type: str
+  source_login_password:
+    description:
+      - Password of O(source_login_user). Never logged.
+    type: str
   wait:
     description:
       - With O(role=replica), wait until the replica applied every transaction the source had when
@@ -287,6 +299,8 @@ def argument_spec():
         source_port={"type": "int", "default": 3306},
         source_login_host={"type": "str"},
         source_login_port={"type": "int"},
+        source_login_user={"type": "str"},
+        source_login_password={"type": "str", "no_log": True},
         wait={"type": "bool", "default": True},
         wait_timeout={"type": "int", "default": 300},
         read_only={"type": "bool"},
@@ -299,7 +313,8 @@ def main():
         argument_spec=argument_spec(),
         supports_check_mode=True,
         required_if=[("role", "replica", ["source_host", "replication_user", "replication_password"])],
-        required_together=[("replication_user", "replication_password")],
+        required_together=[("replication_user", "replication_password"),
+                           ("source_login_user", "source_login_password")],
     )
     if not HAS_PYMYSQL:
         module.fail_json(msg=missing_required_lib("PyMySQL"), exception=str(PYMYSQL_IMPORT_ERROR))
@@ -308,7 +323,9 @@ def main():
     try:
         result = run(module.params, module.check_mode, queries)
     except MySQLReplicationError as exc:
-        module.fail_json(msg=exc.msg, queries=queries, **exc.details)
+        details = dict(exc.details)
+        details.setdefault("changed", False)
+        module.fail_json(msg=exc.msg, queries=queries, **details)
     for warning in result.pop("warnings", []):
         module.warn(warning)
     diff = result.pop("diff")

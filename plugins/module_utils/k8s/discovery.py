@@ -130,3 +130,76 @@ def _trailing_ordinal(name):
 
 def is_headless(service):
     return ((service or {}).get("spec") or {}).get("clusterIP") == "None"
+
+
+class DiscoveryError(Exception):
+    """The StatefulSet/Service pair cannot give stable DNS names; the message says why."""
+
+    @property
+    def msg(self):
+        return str(self)
+
+
+def describe_statefulset(client, name, namespace, service=None, cluster_domain="cluster.local"):
+    """Ordinals, pods, readiness, IPs, DNS names and PVCs of a StatefulSet (read-only).
+
+    Fails (DiscoveryError) when the governing Service is not headless, or when ``service`` is given
+    and is not the StatefulSet's serviceName: the DNS names would not resolve.
+    """
+    sts = client.get("apps/v1", "StatefulSet", name, namespace)
+    if sts is None:
+        raise DiscoveryError("StatefulSet %s/%s does not exist" % (namespace, name))
+    service_name = (sts.get("spec") or {}).get("serviceName")
+    if service and service != service_name:
+        raise DiscoveryError("service: StatefulSet %s/%s is governed by Service %r (spec.serviceName), not %r; pod "
+                             "DNS names only exist under the governing Service" % (namespace, name, service_name,
+                                                                                   service))
+    warnings = []
+    svc = client.get("v1", "Service", service_name, namespace) if service_name else None
+    if svc is None:
+        if service:
+            raise DiscoveryError("service: Service %s/%s does not exist" % (namespace, service))
+        warnings.append("the governing Service %r does not exist, so the pods' DNS names do not resolve yet"
+                        % service_name)
+    elif not is_headless(svc):
+        raise DiscoveryError("Service %s/%s is not headless (clusterIP %s); pod DNS names need clusterIP: None "
+                             "(statefuldb.k8s.headless_service with recreate: orphan converts it)"
+                             % (namespace, service_name, (svc.get("spec") or {}).get("clusterIP")))
+    selector = selector_string((sts.get("spec") or {}).get("selector"))
+    pods = client.list("v1", "Pod", namespace, label_selector=selector).get("items") or []
+    claims = client.list("v1", "PersistentVolumeClaim", namespace).get("items") or []
+    claims_by_ordinal = {}
+    for claim in claims:
+        ordinal = pvc_ordinal(claim["metadata"]["name"], sts)
+        if ordinal is None:
+            continue
+        status = claim.get("status") or {}
+        claims_by_ordinal.setdefault(ordinal, []).append({
+            "name": claim["metadata"]["name"], "uid": claim["metadata"].get("uid"),
+            "phase": status.get("phase"), "capacity": (status.get("capacity") or {}).get("storage"),
+            "volume": (claim.get("spec") or {}).get("volumeName")})
+    start = (((sts.get("spec") or {}).get("ordinals") or {}).get("start")) or 0
+    entries = []
+    for pod in pods:
+        ordinal = pod_ordinal(pod["metadata"]["name"], name)
+        if ordinal is None:
+            continue
+        status = pod.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        entries.append({
+            "ordinal": ordinal, "name": pod["metadata"]["name"], "phase": status.get("phase"), "ready": ready,
+            "ip": status.get("podIP"), "node": (pod.get("spec") or {}).get("nodeName"),
+            "dns_name": pod_dns_name(pod["metadata"]["name"], service_name, namespace, cluster_domain),
+            "primary": ordinal == start, "terminating": bool(pod["metadata"].get("deletionTimestamp")),
+            "pvcs": sorted(claims_by_ordinal.get(ordinal, []), key=lambda c: c["name"])})
+    entries.sort(key=lambda e: e["ordinal"])
+    status = sts.get("status") or {}
+    primary = next((e for e in entries if e["primary"]), None)
+    return {
+        "statefulset": sts, "service_name": service_name,
+        "replicas": (sts.get("spec") or {}).get("replicas", 1), "ready_replicas": status.get("readyReplicas", 0),
+        "pods": entries, "primary": primary,
+        "pvcs_without_pod": sorted(c["name"] for o, cs in claims_by_ordinal.items() for c in cs
+                                   if o not in {e["ordinal"] for e in entries}),
+        "warnings": warnings,
+    }

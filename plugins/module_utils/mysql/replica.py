@@ -238,10 +238,13 @@ def ensure_replica(replica, flavor, open_source, spec, replica_address, clock=ti
 
     caught_up = None
     if not replica.check_mode:
-        if spec["wait"]:
-            status, caught_up = wait_caught_up(replica, flavor, theirs["gtid_executed"], spec["wait_timeout"], clock)
-        else:
-            status, caught_up = wait_caught_up(replica, flavor, theirs["gtid_executed"], 1, clock)
+        timeout = spec["wait_timeout"] if spec["wait"] else 1
+        try:
+            status, caught_up = wait_caught_up(replica, flavor, theirs["gtid_executed"], timeout, clock)
+        except MySQLReplicationError as exc:
+            # What we already changed is part of the failure report.
+            exc.details.update(changed=bool(actions), actions=actions)
+            raise
     after = _config_view(status, read_only)
     if replica.check_mode and steps:
         after.update(source_host=spec["source_host"], source_port=spec["source_port"],

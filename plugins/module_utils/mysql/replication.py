@@ -47,10 +47,12 @@ def run(params, check_mode, queries):
             return ensure_primary(session, flavor, params, try_login, login.address)
 
         def open_source():
+            user = params.get("source_login_user") or params["replication_user"]
+            password = params["source_login_password"] if params.get("source_login_user") else params["replication_password"]
             source = settings_for(login, params.get("source_login_host") or params["source_host"],
-                                  params.get("source_login_port") or params["source_port"],
-                                  params["replication_user"], params["replication_password"])
-            purpose = "the source (as replication_user %s)" % params["replication_user"]
+                                  params.get("source_login_port") or params["source_port"], user, password)
+            purpose = "the source (as %s %s)" % (
+                "source_login_user" if params.get("source_login_user") else "replication_user", user)
             return SqlSession(connect(source, purpose), queries, check_mode=check_mode,
                               label="source %s" % source.address, address=source.address)
         return ensure_replica(session, flavor, open_source, params, login.address)

@@ -235,3 +235,48 @@ def test_password_never_in_verbose_output(pair, run_playbook):
     assert "CHANGE MASTER TO" in run.stdout and "MASTER_PASSWORD='********'" in run.stdout
     assert REPL_PASSWORD not in run.stdout + run.stderr
     assert replica.root_password not in run.stdout + run.stderr
+
+
+def test_a_replica_whose_sql_thread_keeps_failing_is_reported_not_skipped(pair, replication):
+    primary, replica = pair
+    options = replica_options(replica, primary)
+    assert replication(**options)[1]["changed"] is True
+    # A row only the replica has (not binlogged, so not errant), then the primary writes the same key.
+    replica.sql("INSERT INTO app.t (id, v) VALUES (100, 'replica-only')", log_bin=False)
+    primary.sql("INSERT INTO app.t (id, v) VALUES (100, 'primary')")
+    deadline = time.monotonic() + 30
+    while replica.replica_status()["Slave_SQL_Running"] != "No":
+        assert time.monotonic() < deadline, replica.replica_status()
+        time.sleep(0.2)
+
+    _, result = replication(**options)
+    assert result["failed"] is True
+    assert result["changed"] is True  # it did try START REPLICA
+    assert result["actions"][0].startswith("started replication: SQL thread was stopped (error 1062")
+    assert "SQL thread stopped with error 1062" in result["msg"] and "does not skip" in result["msg"]
+    # Nothing was skipped: the conflicting row is still the replica's own.
+    assert replica.value("SELECT v FROM app.t WHERE id = 100") == "replica-only"
+    assert replica.replica_status()["Slave_SQL_Running"] == "No"
+
+
+def test_source_checks_with_a_separate_login(mariadb, replication):
+    primary = mariadb("primary", server_id=1)
+    replica = mariadb("replica", server_id=2)
+    # On a real network replication_user_host would exclude the Ansible host; on loopback both
+    # connect from 127.0.0.1, so this shows the checks run as source_login_user instead.
+    primary.sql("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY %s", (REPL_PASSWORD,))
+    primary.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'127.0.0.1'")
+    options = replica_options(replica, primary, source_login_user="root",
+                              source_login_password=primary.root_password)
+    _, result = replication(**options)
+    assert result.get("failed") is not True, result
+    assert result["caught_up"] is True
+    assert any(q.startswith("/* source 127.0.0.1:%d */ SELECT VERSION()" % primary.port) for q in result["queries"])
+    assert primary.root_password not in str(result)
+
+    # Wrong replication password: the pre-check cannot see it, the replica's IO thread does.
+    replica.sql("STOP SLAVE")
+    replica.sql("RESET SLAVE ALL")
+    _, wrong = replication(**dict(options, replication_password="wrong-repl-pw"))
+    assert wrong["failed"] is True and wrong["changed"] is True
+    assert "IO thread cannot replicate from the source" in wrong["msg"] and "1045" in wrong["msg"]
