@@ -21,7 +21,12 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     pvc_ordinal,
     selector_string,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import RolloutWaiter, build_timeline, pod_state
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import (
+    RolloutWaiter,
+    build_timeline,
+    pod_state,
+    statefulset_status_ready,
+)
 
 SCALE_MANAGER_SUFFIX = "-scale"
 
@@ -172,7 +177,14 @@ def ensure_present(client, desired, params, check_mode, log=None):
     before_replicas = ((applied.before or {}).get("spec") or {}).get("replicas")
     after_replicas = ((applied.after or {}).get("spec") or {}).get("replicas", 1)
     if params.get("wait") and not check_mode:
-        _wait(client, outcome, applied.after, params["wait_timeout"], params["stall_timeout"], log)
+        if not applied.changed and statefulset_status_ready(applied.after)[0]:
+            # Already ready and untouched: one list for the timeline instead of opening watches.
+            pods = client.list("v1", "Pod", namespace,
+                               label_selector=selector_string(applied.after["spec"]["selector"]))
+            outcome.timeline = build_timeline(name, {p["metadata"]["name"]: pod_state(p)
+                                                     for p in pods.get("items") or []})
+        else:
+            _wait(client, outcome, applied.after, params["wait_timeout"], params["stall_timeout"], log)
     if before_replicas is not None and after_replicas < before_replicas:
         outcome.pvcs_kept = kept_claims(client, outcome.statefulset) if not check_mode else sorted(
             c["metadata"]["name"] for c in claims_of(client, applied.before)

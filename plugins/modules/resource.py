@@ -1,0 +1,149 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: resource
+short_description: Server-side apply (or delete) any Kubernetes manifests
+description:
+  - Applies each object with server-side apply (field manager O(field_manager)). C(changed) is exact; a
+    no-op costs one API request per object. Check mode uses the API's dry run; diff mode shows before/after
+    of what changed.
+  - Secret values are masked in the result and the diff.
+author:
+  - statefuldb.k8s maintainers
+extends_documentation_fragment:
+  - statefuldb.k8s.k8s_auth
+options:
+  definition:
+    description: One object (dict), a list of objects, or a YAML string with one or more documents.
+    type: raw
+    required: true
+  state:
+    description: V(present) applies, V(absent) deletes (missing objects are not an error).
+    type: str
+    choices: [present, absent]
+    default: present
+  namespace:
+    description: Namespace for namespaced objects that do not set metadata.namespace.
+    type: str
+  field_manager:
+    description: Server-side apply field manager.
+    type: str
+    default: statefuldb
+  force:
+    description: Take over fields owned by another field manager.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Credentials and configuration of the database
+  statefuldb.k8s.resource:
+    namespace: data
+    definition:
+      - apiVersion: v1
+        kind: Secret
+        metadata: {name: db-credentials}
+        stringData:
+          root-password: "{{ db_root_password }}"
+      - apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: db-config}
+        data:
+          my.cnf: "[mysqld]\nlog-bin=mysql-bin\n"
+"""
+
+RETURN = r"""
+result:
+  description: The object as the API returned it (first object when several were given), Secrets masked.
+  returned: always
+  type: dict
+results:
+  description: One entry per object, each with changed, and the object under result.
+  returned: always
+  type: list
+  elements: dict
+api_requests:
+  description: API requests this task sent.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
+    apply_object,
+    make_diff,
+    result_view,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
+    APPLY_ARG_SPEC,
+    AUTH_ARG_SPEC,
+    fail,
+    make_client,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
+    DefinitionError,
+    check_object,
+    load_definitions,
+)
+
+
+def main():
+    spec = dict(
+        definition=dict(type="raw", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        namespace=dict(type="str"),
+    )
+    spec.update(AUTH_ARG_SPEC)
+    spec.update(APPLY_ARG_SPEC)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    params = module.params
+    try:
+        objects = load_definitions(params["definition"])
+        if not objects:
+            raise DefinitionError("definition holds no objects")
+        for index, obj in enumerate(objects):
+            check_object(obj, params["namespace"], index if len(objects) > 1 else None, namespaced=False)
+    except DefinitionError as exc:
+        module.fail_json(msg=str(exc))
+    client = make_client(module, timeout=120)
+    results, diffs = [], []
+    try:
+        for index, obj in enumerate(objects):
+            plural, namespaced = client.plural(obj["apiVersion"], obj["kind"])
+            check_object(obj, params["namespace"], index if len(objects) > 1 else None, namespaced=namespaced)
+            if not namespaced:
+                obj["metadata"].pop("namespace", None)
+        for obj in objects:
+            meta = obj["metadata"]
+            if params["state"] == "absent":
+                if module.check_mode:
+                    current = client.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+                else:
+                    current = client.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+                results.append({"changed": current is not None, "result": {}})
+                if current is not None:
+                    diffs.append({"before": make_diff(current, None)["before"], "after": {}})
+                continue
+            applied = apply_object(client, obj, params["field_manager"], params["force"], module.check_mode)
+            results.append({"changed": applied.changed, "result": result_view(applied.after)})
+            if applied.changed:
+                diffs.append(applied.diff())
+    except DefinitionError as exc:
+        module.fail_json(msg=str(exc))
+    except K8sError as exc:
+        fail(module, exc, fields=getattr(exc, "fields", None) or [])
+    result = {"changed": any(r["changed"] for r in results), "results": results,
+              "result": results[0]["result"] if results else {}, "api_requests": client.request_count}
+    if module._diff and diffs:
+        result["diff"] = diffs[0] if len(diffs) == 1 else {
+            "before": [d["before"] for d in diffs], "after": [d["after"] for d in diffs]}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: statefulset_info
+short_description: Discover a StatefulSet's ordinals, pods, readiness, IPs, DNS names and PVCs
+description:
+  - Read-only; safe in check mode.
+  - Fails clearly when the governing Service is not headless, or when O(service) is not the StatefulSet's
+    C(spec.serviceName) (the DNS names would not resolve).
+author:
+  - statefuldb.k8s maintainers
+extends_documentation_fragment:
+  - statefuldb.k8s.k8s_auth
+options:
+  name:
+    description: StatefulSet name.
+    type: str
+    required: true
+  namespace:
+    description: Namespace.
+    type: str
+    required: true
+  service:
+    description: Headless Service expected to govern the StatefulSet. Defaults to its spec.serviceName.
+    type: str
+  cluster_domain:
+    description: Cluster DNS domain used to build the DNS names.
+    type: str
+    default: cluster.local
+"""
+
+EXAMPLES = r"""
+- name: Find the primary
+  statefuldb.k8s.statefulset_info:
+    name: db
+    namespace: data
+  register: db
+
+- name: Its DNS name
+  ansible.builtin.debug:
+    msg: "{{ db.primary.dns_name }}"
+"""
+
+RETURN = r"""
+statefulset:
+  description: The StatefulSet object.
+  returned: always
+  type: dict
+service_name:
+  description: Governing Service (spec.serviceName).
+  returned: always
+  type: str
+replicas:
+  description: Wanted replicas.
+  returned: always
+  type: int
+ready_replicas:
+  description: Ready replicas from the StatefulSet status.
+  returned: always
+  type: int
+pods:
+  description: Existing pods by ordinal, with ordinal, name, phase, ready, ip, node, dns_name, primary, and pvcs (name, phase, capacity, uid).
+  returned: always
+  type: list
+  elements: dict
+primary:
+  description: The pod at the first ordinal (0 unless spec.ordinals.start says otherwise), or null.
+  returned: always
+  type: dict
+pvcs_without_pod:
+  description: PVCs of the StatefulSet's templates whose ordinal has no pod (kept after scale-in).
+  returned: always
+  type: list
+  elements: str
+api_requests:
+  description: API requests this task sent.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import AUTH_ARG_SPEC, fail, make_client
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
+    DiscoveryError,
+    describe_statefulset,
+    dns1123_label_error,
+)
+
+
+def main():
+    spec = dict(
+        name=dict(type="str", required=True),
+        namespace=dict(type="str", required=True),
+        service=dict(type="str"),
+        cluster_domain=dict(type="str", default="cluster.local"),
+    )
+    spec.update(AUTH_ARG_SPEC)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    for field in ("name", "namespace"):
+        error = dns1123_label_error(module.params[field], field)
+        if error:
+            module.fail_json(msg=error)
+    client = make_client(module, timeout=60)
+    try:
+        info = describe_statefulset(client, module.params["name"], module.params["namespace"],
+                                    module.params["service"], module.params["cluster_domain"])
+    except DiscoveryError as exc:
+        module.fail_json(msg=exc.msg)
+    except K8sError as exc:
+        fail(module, exc)
+    for warning in info.pop("warnings"):
+        module.warn(warning)
+    info["statefulset"] = result_view(info["statefulset"])
+    module.exit_json(changed=False, api_requests=client.request_count, **info)
+
+
+if __name__ == "__main__":
+    main()
