@@ -148,11 +148,13 @@ def check_pair(flavor, source_flavor, mine, theirs, spec, replica_address, sourc
                                         % (replica_address, "; ".join(replica_problems)))
 
 
-def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic, sleep=time.sleep):
+def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic, sleep=time.sleep,
+                   fail_on_timeout=True):
     """Wait (server-side, in growing chunks) until the replica applied ``target_gtids`` and both
     threads run.
 
     Fails at once when a thread stops with an error; returns the last status and caught_up.
+    With ``fail_on_timeout=False`` a replica still behind at the deadline is not an error.
     """
     deadline = clock() + timeout
     chunk = 1
@@ -180,8 +182,8 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic,
                 % (status["io_running"], status["last_io_errno"], status["last_io_error"]),
                 replica_status=status)
         if clock() >= deadline:
-            if reached:
-                return status, True
+            if reached or not fail_on_timeout:
+                return status, reached
             raise MySQLReplicationError(
                 "The replica did not catch up with the source within wait_timeout=%ss (IO thread: %s, "
                 "SQL thread: %s, seconds behind source: %s%s). Raise wait_timeout or set wait=false."
@@ -238,9 +240,11 @@ def ensure_replica(replica, flavor, open_source, spec, replica_address, clock=ti
 
     caught_up = None
     if not replica.check_mode:
+        # wait=false still looks for a second, to report caught_up and threads that fail at once.
         timeout = spec["wait_timeout"] if spec["wait"] else 1
         try:
-            status, caught_up = wait_caught_up(replica, flavor, theirs["gtid_executed"], timeout, clock)
+            status, caught_up = wait_caught_up(replica, flavor, theirs["gtid_executed"], timeout, clock,
+                                               fail_on_timeout=spec["wait"])
         except MySQLReplicationError as exc:
             # What we already changed is part of the failure report.
             exc.details.update(changed=bool(actions), actions=actions)

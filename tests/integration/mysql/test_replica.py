@@ -280,3 +280,14 @@ def test_source_checks_with_a_separate_login(mariadb, replication):
     _, wrong = replication(**dict(options, replication_password="wrong-repl-pw"))
     assert wrong["failed"] is True and wrong["changed"] is True
     assert "IO thread cannot replicate from the source" in wrong["msg"] and "1045" in wrong["msg"]
+
+
+def test_wait_false_configures_without_waiting(pair, replication):
+    primary, replica = pair
+    _, result = replication(**replica_options(replica, primary, wait=False, read_only=True))
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["actions"][-1] == "set read_only to ON"
+    assert result["caught_up"] in (True, False)
+    assert replica.value("SELECT @@GLOBAL.read_only") == 1
+    write_row(primary, "no-wait")
+    wait_for_row(replica, "no-wait")

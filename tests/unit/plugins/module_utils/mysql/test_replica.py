@@ -279,3 +279,19 @@ def test_wait_returns_only_when_threads_run(session_for):
 
     result, caught_up = wait_caught_up(session_for(replica), MARIADB, "0-1-10", 30, clock=Clock(), sleep=sleep)
     assert caught_up is True and result["io_running"] == "Yes" and slept == [0.2]
+
+
+def test_without_fail_on_timeout_a_lagging_replica_is_reported(session_for):
+    clock = Clock()
+    replica = _replica_with(HEALTHY, [-1])
+    original = replica.answer
+
+    def answer(sql, args):
+        if sql.startswith("SELECT MASTER_GTID_WAIT"):
+            clock.now += args[1]
+        return original(sql, args)
+
+    replica.answer = answer
+    status, caught_up = wait_caught_up(session_for(replica), MARIADB, "0-1-10", 1, clock=clock,
+                                       sleep=lambda s: None, fail_on_timeout=False)
+    assert caught_up is False and status["seconds_behind_source"] == 3
