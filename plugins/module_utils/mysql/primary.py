@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.grants import ensure_replication_user
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import binlog_status, read_server
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import (
+    binlog_status,
+    read_replica_status,
+    read_server,
+)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
 
 
@@ -45,6 +49,13 @@ def ensure_primary(session, flavor, spec, try_login, address):
 
     actions = []
     warnings = []
+    replicating = read_replica_status(session, flavor)
+    if replicating and replicating["source_host"]:
+        # Promotion (stopping replication) is a decision this module does not take on its own.
+        warnings.append(
+            "%s is itself configured as a replica of %s:%s (IO thread %s, SQL thread %s); role=primary "
+            "leaves that replication as it is." % (address, replicating["source_host"], replicating["source_port"],
+                                                   replicating["io_running"], replicating["sql_running"]))
     before = {"read_only": server["read_only"]}
     after = {"read_only": server["read_only"] if spec.get("read_only") is None else bool(spec["read_only"])}
     if spec.get("replication_user"):

@@ -8,6 +8,8 @@ In check mode a session executes reads and only records writes.
 """
 from __future__ import annotations
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+
 MASK = "********"
 
 
@@ -71,13 +73,26 @@ class SqlSession(object):
             text = "/* %s */ %s" % (self.label, text)
         self.queries.append(text)
 
+    def _execute(self, cursor, stmt):
+        try:
+            cursor.execute(stmt.sql, stmt.args or None)
+        except Exception as exc:  # the driver's errors (privileges, lost connection) -> a readable failure
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+            text = str(exc.args[1] if len(exc.args) > 1 else exc)
+            for index in stmt.secret:  # servers quote the statement back in syntax errors
+                text = text.replace(str(stmt.args[index]), MASK)
+            where = " on %s" % self.address if self.address else ""
+            raise MySQLReplicationError(
+                "%s failed%s: %s%s" % (stmt.masked(), where, "(%d) " % code if code else "", text),
+                error_code=code)
+
     def rows(self, stmt):
         """Execute a read and return its rows as dicts (also in check mode)."""
         stmt = as_statement(stmt)
         self._record(stmt)
         cursor = self.connection.cursor()
         try:
-            cursor.execute(stmt.sql, stmt.args or None)
+            self._execute(cursor, stmt)
             columns = [c[0] for c in (cursor.description or ())]
             return [dict(zip(columns, row)) for row in cursor.fetchall()]
         finally:
@@ -99,7 +114,7 @@ class SqlSession(object):
             return False
         cursor = self.connection.cursor()
         try:
-            cursor.execute(stmt.sql, stmt.args or None)
+            self._execute(cursor, stmt)
         finally:
             cursor.close()
         return True

@@ -125,3 +125,17 @@ def test_login_over_the_unix_socket(mariadb, replication):
                             login_password=primary.root_password)
     assert result.get("failed") is not True, result
     assert result["server_id"] == 1
+
+
+def test_missing_privileges_fail_with_the_statement_not_a_traceback(mariadb, replication):
+    primary = mariadb("primary", server_id=1)
+    primary.sql("CREATE USER 'ops'@'127.0.0.1' IDENTIFIED BY 'ops-pw'")
+    primary.sql("GRANT SELECT ON mysql.* TO 'ops'@'127.0.0.1'")
+    primary.sql("GRANT BINLOG MONITOR ON *.* TO 'ops'@'127.0.0.1'")
+    _, result = replication(role="primary", login_host="127.0.0.1", login_port=primary.port, login_user="ops",
+                            login_password="ops-pw", replication_user="repl", replication_password=REPL_PASSWORD)
+    assert result["failed"] is True
+    assert result["msg"].startswith("CREATE USER 'repl'@'%%' IDENTIFIED BY '********' failed on 127.0.0.1:%d: (1227)"
+                                    % primary.port), result["msg"]
+    assert "Traceback" not in str(result) and REPL_PASSWORD not in str(result)
+    assert not user_exists(primary, "repl")

@@ -291,3 +291,12 @@ def test_wait_false_configures_without_waiting(pair, replication):
     assert replica.value("SELECT @@GLOBAL.read_only") == 1
     write_row(primary, "no-wait")
     wait_for_row(replica, "no-wait")
+
+
+def test_primary_role_on_a_replica_warns_and_leaves_replication_alone(pair, replication):
+    primary, replica = pair
+    assert replication(**replica_options(replica, primary))[1]["changed"] is True
+    _, result = replication(role="primary", **replica.login())
+    assert result["changed"] is False
+    assert any("is itself configured as a replica of 127.0.0.1:%d" % primary.port in w for w in result["warnings"])
+    assert replica.replica_status()["Slave_SQL_Running"] == "Yes"

@@ -1,6 +1,7 @@
 """The per-flavor SQL tables and how statements render in `queries` (passwords masked)."""
 import pytest
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.implementations import mariadb, mysql
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replica import change_source_statement
@@ -102,3 +103,22 @@ def test_check_mode_session_runs_reads_and_only_records_writes():
     assert connection.sent == [("SHOW REPLICA STATUS", None)]
     assert queries == ["/* source db-0:3306 */ SHOW REPLICA STATUS",
                        "/* source db-0:3306 */ ALTER USER 'repl'@'%' IDENTIFIED BY '********'"]
+
+
+def test_driver_errors_become_readable_failures_with_the_masked_statement():
+    class _Denied(_Connection):
+        def cursor(self):
+            cursor = super().cursor()
+
+            def execute(sql, args=None):
+                raise RuntimeError(1227, "Access denied; you need (at least one of) the SUPER privilege(s) near 'pw'")
+
+            cursor.execute = execute
+            return cursor
+
+    session = SqlSession(_Denied(), [], address="db-0:3306")
+    with pytest.raises(MySQLReplicationError) as caught:
+        session.write(Statement("ALTER USER %s@%s IDENTIFIED BY %s", ("repl", "%", "pw"), secret=[2]))
+    assert caught.value.msg == ("ALTER USER 'repl'@'%' IDENTIFIED BY '********' failed on db-0:3306: (1227) "
+                                "Access denied; you need (at least one of) the SUPER privilege(s) near '********'")
+    assert caught.value.details["error_code"] == 1227
