@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real Kubernetes control plane on one machine, without Docker: `up`, `down`, `reset`, `status`,
 `bench`.
@@ -44,8 +43,9 @@ VOLUMES = os.path.join(STATE, "volumes")
 KUBECONFIG = os.path.join(STATE, "kubeconfig")
 BUILD_SH = os.path.join(HERE, "build.sh")
 
-# Fixed ports, all on 127.0.0.1 except KWOK's kubelet endpoint (on the pod-network gateway
-# address, which only this host and the pod namespace can reach).
+# Fixed ports, all on 127.0.0.1 except KWOK's kubelet endpoint and the relay of the apiserver's
+# advertised endpoint (both on the pod-network gateway address, which only this host and the pod
+# namespace can reach).
 ETCD_PORT = 12379
 ETCD_PEER_PORT = 12380
 APISERVER_PORT = 16443
@@ -76,7 +76,8 @@ PORTS = {
     "kube-controller-manager": [("127.0.0.1", CONTROLLER_MANAGER_PORT)],
     "kube-scheduler": [("127.0.0.1", SCHEDULER_PORT)],
     "kwok": [(ADVERTISE_ADDRESS, KWOK_PORT)],
-    "provisioner": [],
+    # relays the `kubernetes` Service endpoint (advertise address) to the apiserver
+    "provisioner": [(ADVERTISE_ADDRESS, APISERVER_PORT)],
 }
 
 
@@ -95,11 +96,11 @@ def log(msg: str) -> None:
 def bin_dir(build: bool = True) -> str:
     """The folder with the pinned binaries; builds them first when `build` (a no-op once built)."""
     if build:
-        proc = subprocess.run(["bash", BUILD_SH], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.run(["bash", BUILD_SH], stdout=subprocess.PIPE, text=True, check=False)
         if proc.returncode != 0:
             raise LocalkubeError("build.sh failed (exit %d); see the messages above" % proc.returncode)
         return proc.stdout.strip().splitlines()[-1]
-    proc = subprocess.run(["bash", BUILD_SH, "--print-dir"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(["bash", BUILD_SH, "--print-dir"], stdout=subprocess.PIPE, text=True, check=False)
     return proc.stdout.strip()
 
 
@@ -118,7 +119,7 @@ CLIENT_CERTS = {
 
 
 def _openssl(*args: str) -> None:
-    proc = subprocess.run(["openssl", *args], capture_output=True, text=True)
+    proc = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise LocalkubeError("openssl %s failed: %s" % (args[0], proc.stderr.strip()))
 
@@ -162,7 +163,10 @@ def ensure_pki() -> None:
     authentication of the controller-manager and scheduler), serving and client certificates,
     the service-account key, and the kubeconfigs."""
     os.makedirs(PKI, exist_ok=True)
-    have = lambda name: os.path.exists(os.path.join(PKI, name))  # noqa: E731
+
+    def have(name: str) -> bool:
+        return os.path.exists(os.path.join(PKI, name))
+
     wanted = [
         ("ca", "/CN=localkube-ca", CA_EXT, None),
         ("front-proxy-ca", "/CN=localkube-front-proxy-ca", CA_EXT, None),
@@ -205,8 +209,8 @@ def write_kubeconfig(name: str, path: str) -> None:
         "users": [{"name": name, "user": {
             "client-certificate-data": _b64(os.path.join(PKI, name + ".crt")),
             "client-key-data": _b64(os.path.join(PKI, name + ".key"))}}],
-        "contexts": [{"name": "localkube", "context": {"cluster": "localkube", "user": name,
-                                                        "namespace": "default"}}],
+        "contexts": [{"name": "localkube",
+                      "context": {"cluster": "localkube", "user": name, "namespace": "default"}}],
     }
     tmp = path + ".tmp"
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
@@ -243,7 +247,10 @@ def kwok_config(binaries: str) -> str:
 
 
 def command_line(name: str, binaries: str) -> list[str]:
-    b = lambda exe: os.path.join(binaries, exe)  # noqa: E731
+
+    def b(exe: str) -> str:
+        return os.path.join(binaries, exe)
+
     if name == "etcd":
         return [b("etcd"), "--name", "localkube", "--data-dir", os.path.join(STATE, "etcd"),
                 "--listen-client-urls", "http://127.0.0.1:%d" % ETCD_PORT,
@@ -311,7 +318,8 @@ def command_line(name: str, binaries: str) -> list[str]:
         return [sys.executable, os.path.join(HERE, "provisioner.py"), "--code-version", code,
                 "--kubeconfig", pki("provisioner.kubeconfig"), "--volumes", VOLUMES,
                 "--ready-file", os.path.join(RUN, "provisioner.ready"),
-                "--storage-class", STORAGE_CLASS, "--provisioner-name", PROVISIONER_NAME]
+                "--storage-class", STORAGE_CLASS, "--provisioner-name", PROVISIONER_NAME,
+                "--relay", "%s:%d" % (ADVERTISE_ADDRESS, APISERVER_PORT), "127.0.0.1:%d" % APISERVER_PORT]
     raise KeyError(name)
 
 
@@ -586,7 +594,7 @@ def bootstrap_manifest(binaries: str) -> str:
 
 def kubectl(binaries: str, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run([os.path.join(binaries, "kubectl"), "--kubeconfig", KUBECONFIG, *args],
-                          input=stdin, capture_output=True, text=True)
+                          input=stdin, capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
         raise LocalkubeError("kubectl %s failed: %s" % (" ".join(args), proc.stderr.strip()))
     return proc
@@ -619,7 +627,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     states = {name: healthy(name) for name in COMPONENTS}
     net_problems = podnet.problems()
     changed = [name for name in COMPONENTS if states[name][0] and drifted(name, binaries)]
-    if all(ok for ok, _ in states.values()) and not net_problems and not changed:
+    if all(ok for ok, _detail in states.values()) and not net_problems and not changed:
         log("already up and healthy (nothing to do)")
         print_usage(binaries)
         return 0
@@ -639,7 +647,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if name not in ("etcd", "kube-apiserver") and not bootstrapped:
             bootstrap(binaries)  # KWOK needs its CRD and RBAC before it starts
             bootstrapped = True
-        ok, _ = states[name]
+        ok = states[name][0]
         if ok:
             continue
         pid = running_pid(name)
@@ -832,7 +840,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="localkube.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="localkube.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, help_text in (
             ("up", cmd_up, "build once, start what is not running, wait for health"),
@@ -846,6 +854,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except LocalkubeError as err:
         print("localkube: ERROR: %s" % err, file=sys.stderr, flush=True)
+        return 1
+    except podnet.PodNetError as err:
+        print("localkube: ERROR: the pod network (network namespace %s) could not be set up: %s\n"
+              "It needs root (CAP_NET_ADMIN) and iproute2 (`ip`)." % (podnet.NETNS, err), file=sys.stderr, flush=True)
         return 1
 
 

@@ -39,7 +39,7 @@ class PodNetError(RuntimeError):
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["ip", *args], capture_output=True, text=True)
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
         raise PodNetError("`ip %s` failed: %s" % (" ".join(args), proc.stderr.strip() or proc.stdout.strip()))
     return proc
@@ -84,7 +84,7 @@ def ensure() -> None:
     _ip("-n", NETNS, "route", "replace", "unreachable", POD_CIDR)
     _ip("-n", NETNS, "route", "replace", "unreachable", "default")
     subprocess.run(["ip", "netns", "exec", NETNS, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"],
-                   capture_output=True, text=True)
+                   capture_output=True, text=True, check=False)
     # Host: pod CIDR into the namespace, a blackhole under it, the service CIDR blackholed.
     _ip("route", "replace", NETNS_IP + "/32", "dev", HOST_IF, "scope", "link", "src", GATEWAY_IP)
     _ip("route", "replace", POD_CIDR, "via", NETNS_IP, "dev", HOST_IF, "src", GATEWAY_IP)

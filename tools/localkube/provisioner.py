@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A tiny external provisioner (and resizer) for hostPath volumes of the local control plane, and
 the port-forward wiring of its pods.
@@ -22,6 +21,11 @@ pod's ports are. For every pod with a pod IP this process server-side-applies a 
 each declared TCP containerPort to <pod IP>:<port>. `kubectl port-forward pod/x 3306` then reaches
 whatever serves that pod IP in the network namespace statefuldb-pods (declare the port in the pod).
 
+The `kubernetes` Service: the apiserver listens on 127.0.0.1 only but must advertise a
+non-loopback address (Endpoints refuse loopback), the pod-network gateway 10.244.255.254. With
+--relay, this process forwards TCP from that address (reachable only from this host and the pod
+namespace) to the apiserver, so the Service's endpoint really answers.
+
 Standard library only. Run by localkube.py; logs to .localkube/logs/provisioner.log.
 """
 from __future__ import annotations
@@ -33,6 +37,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import ssl
 import sys
 import tempfile
@@ -151,8 +156,8 @@ class Provisioner:
         try:
             sc = self.api.request("GET", "/apis/storage.k8s.io/v1/storageclasses/" + spec.get("storageClassName", ""))
         except ApiError as err:
-            log("claim %s/%s: storage class %r not readable (%s)" % (meta["namespace"], meta["name"],
-                                                                      spec.get("storageClassName"), err))
+            log("claim %s/%s: storage class %r not readable (%s)"
+                % (meta["namespace"], meta["name"], spec.get("storageClassName"), err))
             return
         pv_name = "pvc-" + meta["uid"]
         path = os.path.join(self.volumes, pv_name)
@@ -289,16 +294,60 @@ def run_loop(prov: Provisioner, path: str, kind: str, handler, listed: threading
             time.sleep(1)
 
 
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass  # the other side closed; closing both below ends the pair
+    finally:
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+            sock.close()
+
+
+def relay(listen: tuple[str, int], target: tuple[str, int]) -> socket.socket:
+    """Accept on `listen` and forward every connection to `target` (threads, no TLS termination)."""
+    server = socket.create_server(listen, reuse_port=False)
+
+    def accept_loop() -> None:
+        while True:
+            conn, _peer = server.accept()
+            try:
+                upstream = socket.create_connection(target, timeout=5)
+                upstream.settimeout(None)
+            except OSError as err:
+                log("relay %s:%d -> %s:%d: %s" % (*listen, *target, err))
+                conn.close()
+                continue
+            threading.Thread(target=_pump, args=(conn, upstream), daemon=True).start()
+            threading.Thread(target=_pump, args=(upstream, conn), daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    return server
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--volumes", required=True)
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--storage-class", default="standard")
     parser.add_argument("--provisioner-name", required=True)
     parser.add_argument("--code-version", help="ignored; lets localkube.py notice a changed provisioner.py")
+    parser.add_argument("--relay", nargs=2, metavar=("LISTEN", "TARGET"),
+                        help="forward TCP from LISTEN (ip:port) to TARGET (ip:port)")
     args = parser.parse_args()
     os.makedirs(args.volumes, exist_ok=True)
+    if args.relay:
+        listen, target = ((a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in args.relay)
+        relay(listen, target)
     prov = Provisioner(Api(args.kubeconfig), args.volumes, args.storage_class, args.provisioner_name)
     loops = [("/api/v1/persistentvolumeclaims", "PersistentVolumeClaim", prov.on_claim),
              ("/api/v1/persistentvolumes", "PersistentVolume", prov.on_volume),

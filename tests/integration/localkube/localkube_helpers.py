@@ -10,14 +10,15 @@ LOCALKUBE = os.path.join(REPO, "tools", "localkube", "localkube.py")
 STATE = os.path.join(REPO, ".localkube")
 
 
-def wait_for(condition, timeout=30, interval=0.1, what="condition"):
+def wait_for(condition, timeout=30, interval=0.1, what="condition", until=None):
     """Poll ``condition()`` until it returns something truthy; return that value.
 
+    With ``until``, poll until ``until(condition())`` is true and return ``condition()``'s value.
     ``what`` names the condition in the failure message; a callable is asked at failure time."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
-        if value:
+        if (until(value) if until else value):
             return value
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what() if callable(what) else what))
@@ -72,12 +73,10 @@ class PodRecorder:
 
     def first(self, name, type_=None, ready=None, deleting=None):
         """Index of the first recorded event matching all the given fields, or None."""
-        for i, (_, etype, pname, pready, _, pdel) in enumerate(self.events):
+        for i, (_when, etype, pname, pready, _phase, pdel) in enumerate(self.events):
             if pname != name or (type_ and etype != type_) or (ready is not None and pready != ready):
                 continue
             if deleting is not None and pdel != deleting:
                 continue
             return i
         return None
-
-

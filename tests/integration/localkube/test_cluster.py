@@ -17,7 +17,8 @@ import podnet  # noqa: E402
 
 
 def run_localkube(*args):
-    return subprocess.run([sys.executable, LOCALKUBE, *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, LOCALKUBE, *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          check=False)
 
 
 def pids():
@@ -54,6 +55,15 @@ def test_kubernetes_service_has_a_non_loopback_endpoint(k8s_client):
         "default", label_selector="kubernetes.io/service-name=kubernetes").items
     addresses = [a for s in slices for e in s.endpoints for a in e.addresses]
     assert addresses == [podnet.GATEWAY_IP]
+    port = slices[0].ports[0].port
+    # The endpoint answers from inside the pod network (a relay to the apiserver on 127.0.0.1).
+    probe = ("import ssl, sys, urllib.request\n"
+             "ctx = ssl.create_default_context(cafile=sys.argv[1])\n"
+             "print(urllib.request.urlopen(sys.argv[2], context=ctx, timeout=5).read().decode())\n")
+    proc = subprocess.run(["ip", "netns", "exec", podnet.NETNS, sys.executable, "-c", probe,
+                           os.path.join(STATE, "pki", "ca.crt"), "https://%s:%d/readyz" % (addresses[0], port)],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.stdout.strip() == "ok", proc.stderr
 
 
 def test_claim_expansion_grows_claim_and_volume(k8s_client, namespace):
@@ -61,13 +71,13 @@ def test_claim_expansion_grows_claim_and_volume(k8s_client, namespace):
     core.create_namespaced_persistent_volume_claim(namespace, {
         "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
-    claim = wait_for(lambda: (lambda c: c if c.status.phase == "Bound" else None)(
-        core.read_namespaced_persistent_volume_claim("data", namespace)), what="claim Bound")
+    claim = wait_for(lambda: core.read_namespaced_persistent_volume_claim("data", namespace),
+                     until=lambda c: c.status.phase == "Bound", what="claim Bound")
     assert claim.spec.storage_class_name == "standard"
     core.patch_namespaced_persistent_volume_claim("data", namespace,
                                                   {"spec": {"resources": {"requests": {"storage": "2Gi"}}}})
-    claim = wait_for(lambda: (lambda c: c if c.status.capacity["storage"] == "2Gi" else None)(
-        core.read_namespaced_persistent_volume_claim("data", namespace)), what="claim capacity 2Gi")
+    claim = wait_for(lambda: core.read_namespaced_persistent_volume_claim("data", namespace),
+                     until=lambda c: c.status.capacity["storage"] == "2Gi", what="claim capacity 2Gi")
     assert core.read_persistent_volume(claim.spec.volume_name).spec.capacity["storage"] == "2Gi"
     wait_for(lambda: "VolumeResizeSuccessful" in {e.reason for e in core.list_namespaced_event(
         namespace, field_selector="involvedObject.name=data").items}, what="event VolumeResizeSuccessful")
@@ -91,8 +101,8 @@ def pod_ip(k8s_client, namespace):
     core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db"},
                                            "spec": {"containers": [{"name": "db", "image": "mariadb",
                                                                     "ports": [{"containerPort": 3306}]}]}})
-    pod = wait_for(lambda: (lambda p: p if pod_ready(p) and p.status.pod_ip else None)(
-        core.read_namespaced_pod("db", namespace)), what="pod Ready with an IP")
+    pod = wait_for(lambda: core.read_namespaced_pod("db", namespace),
+                   until=lambda p: pod_ready(p) and p.status.pod_ip, what="pod Ready with an IP")
     yield pod.status.pod_ip
     podnet.remove_pod_ip(pod.status.pod_ip)
 
@@ -145,12 +155,13 @@ def run_localkube_build_dir():
 
 
 def test_pod_and_service_cidrs_never_reach_the_default_route():
-    route = subprocess.run(["ip", "route", "get", "10.244.123.45"], capture_output=True, text=True).stdout
+    route = subprocess.run(["ip", "route", "get", "10.244.123.45"], capture_output=True, text=True, check=True).stdout
     assert "dev %s" % podnet.HOST_IF in route
-    routes = subprocess.run(["ip", "route", "show"], capture_output=True, text=True).stdout.splitlines()
+    routes = subprocess.run(["ip", "route", "show"], capture_output=True, text=True, check=True).stdout.splitlines()
     assert "blackhole %s" % podnet.SERVICE_CIDR in [r.strip() for r in routes]
     assert any(r.startswith("blackhole %s metric" % podnet.POD_CIDR) for r in routes)
-    inside = subprocess.run(["ip", "-n", podnet.NETNS, "route", "show"], capture_output=True, text=True).stdout
+    inside = subprocess.run(["ip", "-n", podnet.NETNS, "route", "show"], capture_output=True, text=True,
+                            check=True).stdout
     assert "unreachable default" in inside and "via" not in inside
 
 

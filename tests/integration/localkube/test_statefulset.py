@@ -60,8 +60,8 @@ def test_ordered_ready_statefulset_with_claims_and_endpoints(core, apps, namespa
     assert times == sorted(times)
 
     # Each pod got its own claim, bound to a PV with a real directory under .localkube/volumes.
-    bound = wait_for(lambda: (lambda c: c if all(x.status.phase == "Bound" for x in c.values()) and len(c) == 3
-                              else None)(claims(core, namespace)), what="claims Bound")
+    bound = wait_for(lambda: claims(core, namespace), what="claims Bound",
+                     until=lambda c: len(c) == 3 and all(x.status.phase == "Bound" for x in c.values()))
     assert sorted(bound) == ["www-web-0", "www-web-1", "www-web-2"]
     for claim in bound.values():
         pv = core.read_persistent_volume(claim.spec.volume_name)
@@ -99,8 +99,8 @@ def test_scale_in_keeps_claims_and_scale_out_reattaches_them(core, apps, namespa
 
     start = len(recorder.events)
     apps.patch_namespaced_stateful_set_scale(namespace=namespace, name="web", body={"spec": {"replicas": 1}})
-    deletions = wait_for(lambda: (lambda d: d if len(d) >= 2 else None)(
-        [e[2] for e in recorder.events[start:] if e[1] == "DELETED"]), what="two pods deleted")
+    deletions = wait_for(lambda: [e[2] for e in recorder.events[start:] if e[1] == "DELETED"],
+                         until=lambda d: len(d) >= 2, what="two pods deleted")
     assert deletions == ["web-2", "web-1"]
     assert [p.metadata.name for p in core.list_namespaced_pod(namespace).items] == ["web-0"]
     # web-1 was not even asked to terminate before web-2 was gone.
@@ -128,7 +128,7 @@ def test_parallel_creates_all_pods_without_waiting(core, apps, namespace):
     # Pods that can never be scheduled never become Ready: OrderedReady would stop at web-0.
     unschedulable = {"nodeSelector": {"statefuldb.io/no-such-node": "true"}}
     create_web(core, apps, namespace, policy="Parallel", claim_templates=False, extra_pod_spec=unschedulable)
-    pods = wait_for(lambda: (lambda p: p if len(p) == 3 else None)(core.list_namespaced_pod(namespace).items),
+    pods = wait_for(lambda: core.list_namespaced_pod(namespace).items, until=lambda p: len(p) == 3,
                     what="3 pods created")
     assert sorted(p.metadata.name for p in pods) == ["web-0", "web-1", "web-2"]
     assert not any(pod_ready(p) for p in pods)
