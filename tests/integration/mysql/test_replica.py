@@ -300,3 +300,37 @@ def test_primary_role_on_a_replica_warns_and_leaves_replication_alone(pair, repl
     assert result["changed"] is False
     assert any("is itself configured as a replica of 127.0.0.1:%d" % primary.port in w for w in result["warnings"])
     assert replica.replica_status()["Slave_SQL_Running"] == "Yes"
+
+
+def test_repoint_to_a_promoted_replica_after_failover(mariadb, replication):
+    old_primary = mariadb("primary", server_id=1)
+    promoted = mariadb("replica-1", server_id=2)
+    follower = mariadb("replica-2", server_id=3)
+    add_replication_user(old_primary)
+    write_row(old_primary, "from-old-primary")
+    for server in (promoted, follower):
+        assert replication(**replica_options(server, old_primary))[1]["caught_up"] is True
+
+    # Failover: the old primary goes away, replica-1 is promoted (its replication stopped).
+    old_primary.stop()
+    promoted.sql("STOP SLAVE")
+
+    options = replica_options(follower, promoted)
+    _, check = replication(check=True, **options)
+    assert check["changed"] is True
+    assert follower.replica_status()["Master_Port"] == old_primary.port, "check mode must not re-point"
+
+    _, moved = replication(**options)
+    assert moved.get("failed") is not True, moved
+    assert moved["actions"][0] == "stopped replication to change its source"
+    assert moved["actions"][1] == ("re-configured replication: source was 127.0.0.1:%d, now 127.0.0.1:%d"
+                                   % (old_primary.port, promoted.port))
+    assert moved["caught_up"] is True and moved["source_server_id"] == 2
+    status = follower.replica_status()
+    assert (status["Master_Port"], status["Slave_IO_Running"], status["Slave_SQL_Running"]) == (promoted.port, "Yes", "Yes")
+    write_row(promoted, "from-new-primary")
+    wait_for_row(follower, "from-new-primary")
+    assert rows_on(follower) == ["from-old-primary", "from-new-primary"]
+
+    assert replication(check=True, **options)[1]["changed"] is False
+    assert replication(**options)[1]["changed"] is False
