@@ -322,7 +322,7 @@ def _pruned_diff(before, after):
 
 def make_diff(before, after):
     """Ansible diff dict: before/after of what changed, Secret values masked."""
-    masked_before = mask_secret(strip_bookkeeping(before), strip_bookkeeping(after)) if before else {}
+    masked_before = mask_secret(strip_bookkeeping(before)) if before else {}
     masked_after = mask_secret(strip_bookkeeping(after), strip_bookkeeping(before)) if after else {}
     if before and after:
         masked_before, masked_after = _pruned_diff(masked_before, masked_after)

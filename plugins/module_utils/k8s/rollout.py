@@ -536,6 +536,14 @@ class RolloutWaiter:
         return False, (why, wakeup)
 
     def _result(self, started):
+        if self.sts is not None and not pods_ready(self.sts, self.pods, float("inf"))[0]:
+            # The status said ready before the last pod events reached us: one list completes the timeline.
+            try:
+                listing = self.client.list("v1", "Pod", self.namespace,
+                                           label_selector=selector_string(self.sts["spec"].get("selector")))
+                self.pods = {p["metadata"]["name"]: pod_state(p) for p in listing.get("items") or []}
+            except K8sError:
+                pass  # the wait succeeded; an incomplete timeline is not worth failing for
         timeline = build_timeline(self.name, self.pods)
         problems = order_violations(self.sts, self.pods) if self.sts else []
         return WaitResult(self.sts, timeline, round(self.clock() - started, 3), self.warnings, problems,

@@ -1,0 +1,197 @@
+"""Auth resolution, the retry policy and error wording of the API client (no network)."""
+import os
+
+import pytest
+import yaml
+from urllib3.exceptions import NewConnectionError, ProtocolError
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import client as k8s_client
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import (
+    K8sApiError,
+    K8sClient,
+    K8sConfigError,
+    K8sUnreachableError,
+    RetryPolicy,
+    is_retryable_status,
+    resolve_configuration,
+)
+
+
+class FakeResponse:
+    def __init__(self, status, body=b"{}", headers=None):
+        self.status = status
+        self.data = body
+        self.headers = headers or {}
+
+
+class FakePool:
+    """Plays a list of answers (FakeResponse or exception) and records requests."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.sent = []
+
+    def request(self, method, url, **kwargs):
+        self.sent.append((method, url, kwargs.get("headers", {})))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def make_client(answers, timeout=30, contacted=True):
+    from kubernetes.client import Configuration
+
+    config = Configuration()
+    config.host = "https://127.0.0.1:6443"
+    config.api_key = {"authorization": "Bearer tok"}
+    clock = FakeClock()
+    policy = RetryPolicy(timeout, clock=clock.clock, sleep=clock.sleep, rand=lambda: 0.5)
+    pool = FakePool(answers)
+    client = K8sClient(config, pool=pool, policy=policy)
+    client.contacted = contacted
+    return client, pool, clock
+
+
+RETRY_CASES = [
+    ("429 then ok", [FakeResponse(429, headers={"Retry-After": "1"}), FakeResponse(200, b'{"ok": 1}')], 2),
+    ("503 then ok", [FakeResponse(503), FakeResponse(200, b'{"ok": 1}')], 2),
+    ("500 twice then ok", [FakeResponse(500), FakeResponse(500), FakeResponse(200, b'{"ok": 1}')], 3),
+    ("connection reset then ok", [ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+                                  FakeResponse(200, b'{"ok": 1}')], 2),
+    ("409 object modified is re-applied", [
+        FakeResponse(409, b'{"reason": "Conflict", "message": "Operation cannot be fulfilled: the object has been '
+                          b'modified; please apply your changes to the latest version"}'),
+        FakeResponse(200, b'{"ok": 1}')], 2),
+]
+
+
+@pytest.mark.parametrize("case,answers,requests", RETRY_CASES, ids=[c[0] for c in RETRY_CASES])
+def test_retries_then_succeeds(case, answers, requests):
+    client, pool, clock = make_client(answers)
+    assert client.request("GET", "/api/v1/pods") == {"ok": 1}
+    assert client.request_count == requests
+    assert len(clock.slept) == requests - 1
+    assert pool.sent[0][2]["Authorization"] == "Bearer tok"
+
+
+def test_retry_after_is_honoured():
+    client, _pool, clock = make_client([FakeResponse(429, headers={"Retry-After": "2"}), FakeResponse(200)])
+    client.request("GET", "/api/v1/pods")
+    assert clock.slept == [2.0]
+
+
+def test_retries_stop_at_the_deadline():
+    client, _pool, clock = make_client([FakeResponse(503)] * 100, timeout=3)
+    with pytest.raises(K8sApiError) as caught:
+        client.request("GET", "/api/v1/pods")
+    assert caught.value.status == 503
+    assert clock.now <= 3
+
+
+@pytest.mark.parametrize("status,body,retry", [
+    (404, {}, False), (422, {}, False), (403, {}, False),
+    (409, {"reason": "Conflict", "message": "Apply failed with 1 conflict"}, False),
+    (409, {"reason": "AlreadyExists", "message": "object is being deleted: statefulsets \"db\" already exists"}, True),
+    (502, {}, True), (504, {}, True)])
+def test_is_retryable_status(status, body, retry):
+    assert is_retryable_status(status, body) is retry
+
+
+def test_backoff_is_jittered_exponential_and_capped():
+    policy = RetryPolicy(60, base=0.2, cap=5.0, rand=lambda: 1.0)
+    assert [policy.backoff(n) for n in (1, 2, 3, 10)] == [0.2, 0.4, 0.8, 5.0]
+    low = RetryPolicy(60, base=0.2, cap=5.0, rand=lambda: 0.0)
+    assert low.backoff(3) == 0.4
+
+
+def test_unreachable_server_fails_fast_with_the_address():
+    refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    client, _pool, clock = make_client([refused] * 100, timeout=300, contacted=False)
+    with pytest.raises(K8sUnreachableError) as caught:
+        client.request("GET", "/version")
+    assert "cannot reach the Kubernetes API server at https://127.0.0.1:6443 (connection refused)" in caught.value.msg
+    assert clock.now <= k8s_client.FIRST_CONTACT_BUDGET
+
+
+def test_after_first_contact_connection_errors_retry_until_deadline():
+    refused = NewConnectionError(None, "Connection refused")
+    client, _pool, clock = make_client([refused] * 20 + [FakeResponse(200, b"{}")], timeout=120)
+    assert client.request("GET", "/version") == {}
+    assert clock.now > k8s_client.FIRST_CONTACT_BUDGET
+
+
+def write_kubeconfig(tmp_path, contexts=("dev", "prod")):
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": contexts[0],
+              "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:7443"}}],
+              "users": [{"name": "u", "user": {"token": "abc"}}],
+              "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in contexts]}
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_kubeconfig_and_context(tmp_path):
+    config = resolve_configuration({"kubeconfig": write_kubeconfig(tmp_path), "context": "prod"})
+    assert config.host == "https://127.0.0.1:7443"
+    assert config.auth_settings()["BearerToken"]["value"] == "Bearer abc"
+
+
+def test_wrong_context_lists_the_available_ones(tmp_path):
+    with pytest.raises(K8sConfigError, match="context: 'staging' is not in kubeconfig .*available contexts: dev, prod"):
+        resolve_configuration({"kubeconfig": write_kubeconfig(tmp_path), "context": "staging"})
+
+
+def test_missing_kubeconfig_file(tmp_path):
+    with pytest.raises(K8sConfigError, match="kubeconfig: file .* does not exist"):
+        resolve_configuration({"kubeconfig": str(tmp_path / "nope")})
+
+
+def test_host_and_token_with_overrides(tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("x")
+    config = resolve_configuration({"host": "https://10.0.0.1:6443", "api_key": "t0k", "ca_cert": str(ca),
+                                    "validate_certs": "false", "proxy": "http://127.0.0.1:3128"})
+    assert config.host == "https://10.0.0.1:6443"
+    assert config.auth_settings()["BearerToken"]["value"] == "Bearer t0k"
+    assert config.ssl_ca_cert == str(ca)
+    assert config.verify_ssl is False
+    assert config.proxy == "http://127.0.0.1:3128"
+
+
+def test_missing_ca_file_names_the_option(tmp_path):
+    with pytest.raises(K8sConfigError, match="ca_cert: file .* does not exist"):
+        resolve_configuration({"host": "https://10.0.0.1:6443", "ca_cert": str(tmp_path / "none.crt")})
+
+
+def test_no_credentials_at_all(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(K8sConfigError, match="no Kubernetes credentials found"):
+        resolve_configuration({})
+
+
+def test_awx_environment_variables_reach_the_options(monkeypatch, tmp_path):
+    """The argument spec maps every K8S_AUTH_* variable AWX sets to an option."""
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import AUTH_ARG_SPEC
+
+    env_names = {spec["fallback"][1][0]: option for option, spec in AUTH_ARG_SPEC.items()}
+    assert env_names == {
+        "K8S_AUTH_KUBECONFIG": "kubeconfig", "K8S_AUTH_CONTEXT": "context", "K8S_AUTH_HOST": "host",
+        "K8S_AUTH_API_KEY": "api_key", "K8S_AUTH_VERIFY_SSL": "validate_certs",
+        "K8S_AUTH_SSL_CA_CERT": "ca_cert", "K8S_AUTH_CERT_FILE": "client_cert",
+        "K8S_AUTH_KEY_FILE": "client_key", "K8S_AUTH_PROXY": "proxy"}
+    assert AUTH_ARG_SPEC["api_key"]["no_log"] is True
