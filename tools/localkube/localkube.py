@@ -35,7 +35,10 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import podnet  # noqa: E402
 
-STATE = os.path.join(REPO, ".localkube")
+# LOCALKUBE_STATE and LOCALKUBE_PORT_OFFSET exist only to try a second, throw-away instance next to
+# the shared one (e.g. a cold first start); it shares the pod network, so never `reset` it.
+STATE = os.environ.get("LOCALKUBE_STATE") or os.path.join(REPO, ".localkube")
+PORT_OFFSET = int(os.environ.get("LOCALKUBE_PORT_OFFSET") or 0)
 PKI = os.path.join(STATE, "pki")
 LOGS = os.path.join(STATE, "logs")
 RUN = os.path.join(STATE, "run")
@@ -46,12 +49,12 @@ BUILD_SH = os.path.join(HERE, "build.sh")
 # Fixed ports, all on 127.0.0.1 except KWOK's kubelet endpoint and the relay of the apiserver's
 # advertised endpoint (both on the pod-network gateway address, which only this host and the pod
 # namespace can reach).
-ETCD_PORT = 12379
-ETCD_PEER_PORT = 12380
-APISERVER_PORT = 16443
-CONTROLLER_MANAGER_PORT = 16257
-SCHEDULER_PORT = 16259
-KWOK_PORT = 16250
+ETCD_PORT = 12379 + PORT_OFFSET
+ETCD_PEER_PORT = 12380 + PORT_OFFSET
+APISERVER_PORT = 16443 + PORT_OFFSET
+CONTROLLER_MANAGER_PORT = 16257 + PORT_OFFSET
+SCHEDULER_PORT = 16259 + PORT_OFFSET
+KWOK_PORT = 16250 + PORT_OFFSET
 
 # Kubernetes refuses loopback addresses as endpoints, so the apiserver advertises the gateway
 # address of the pod network (a real address of this host) while it listens on 127.0.0.1 only.
@@ -408,11 +411,17 @@ def release_node_leases() -> None:
                 raise LocalkubeError("could not delete the Lease of node %s: HTTP %d" % (node, err.code)) from None
 
 
+def check_ports(names: list[str]) -> None:
+    """Fail before starting anything if a port of a component we are about to start is taken."""
+    for name in names:
+        for host, port in PORTS[name]:
+            if port_in_use(host, port):
+                raise LocalkubeError("cannot start %s: %s:%d is already in use by another process (not started "
+                                     "by localkube; `ss -ltnp 'sport = :%d'` shows which)" % (name, host, port, port))
+
+
 def start(name: str, binaries: str) -> None:
-    for host, port in PORTS[name]:
-        if port_in_use(host, port):
-            raise LocalkubeError("cannot start %s: %s:%d is already in use by another process (not started "
-                                 "by localkube; `ss -ltnp 'sport = :%d'` shows which)" % (name, host, port, port))
+    check_ports([name])
     argv = command_line(name, binaries)
     if name == "kwok":
         release_node_leases()
@@ -636,6 +645,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     ensure_pki()
     if net_problems:
         podnet.ensure()
+    check_ports([name for name in COMPONENTS if running_pid(name) is None])
     started = []
     if changed:
         log("restarting %s: command line changed" % ", ".join(changed))
