@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -849,6 +850,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+_lock_file = None
+
+
+def _lock() -> None:
+    """One localkube.py at a time changes the cluster (test sessions of several helpers may call
+    `up` together); the others wait here, then usually find it healthy."""
+    global _lock_file  # pylint: disable=global-statement
+    os.makedirs(STATE, exist_ok=True)
+    _lock_file = open(os.path.join(STATE, ".lock"), "w")  # pylint: disable=consider-using-with
+    try:
+        fcntl.flock(_lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log("waiting for another localkube.py to finish")
+        fcntl.flock(_lock_file, fcntl.LOCK_EX)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localkube.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -861,6 +878,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name, help=help_text).set_defaults(func=func)
     args = parser.parse_args(argv)
     try:
+        if args.command != "status":
+            _lock()
         return args.func(args)
     except LocalkubeError as err:
         print("localkube: ERROR: %s" % err, file=sys.stderr, flush=True)
