@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cluster-level SQL checks of the mysql_cluster role: every member answers SQL; replication
+carries a marker row from the primary to every replica.
+
+Pure logic over DB-API connections: ``connect(member)`` is passed in, so unit tests use fakes.
+"""
+from __future__ import annotations
+
+import time
+
+MARKER_TABLE = "marker"
+ER_ACCESS_DENIED = 1045
+
+
+class CheckError(Exception):
+    """A check failed; the message names the member and what to look at."""
+
+    def __init__(self, msg, members=None, changed=False, queries=None, gtid_position=None):
+        super(CheckError, self).__init__(msg)
+        self.members = members or []
+        self.changed = changed
+        self.queries = queries or []
+        self.gtid_position = gtid_position
+
+
+def _one(cur, sql, args=None):
+    cur.execute(sql, args)
+    return cur.fetchone()
+
+
+def server_facts(conn):
+    cur = conn.cursor()
+    try:
+        server_id, version, read_only = _one(cur, "SELECT @@server_id, @@version, @@read_only")
+    finally:
+        cur.close()
+    return {"server_id": int(server_id), "version": version, "read_only": bool(int(read_only)),
+            "flavor": "mariadb" if "mariadb" in version.lower() else "mysql"}
+
+
+def _error_code(exc):
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def wait_all(members, connect, timeout, errors=(Exception,), clock=time.monotonic, sleep=time.sleep):
+    """Connect to each member until it answers; return their facts or raise CheckError."""
+    deadline = clock() + timeout
+    results = []
+    for member in members:
+        while True:
+            try:
+                conn = connect(member)
+                try:
+                    facts = server_facts(conn)
+                finally:
+                    conn.close()
+                results.append(dict(name=member["name"], host=member["host"], port=member["port"], **facts))
+                break
+            except errors as exc:
+                if _error_code(exc) == ER_ACCESS_DENIED:  # wrong credentials will not fix themselves
+                    raise CheckError("%s (%s:%s): access denied: %s. Check the credentials Secret."
+                                     % (member["name"], member["host"], member["port"], exc), results)
+                if clock() >= deadline:
+                    raise CheckError("%s (%s:%s) did not answer SQL within %d s (last error: %s)"
+                                     % (member["name"], member["host"], member["port"], timeout, exc), results)
+            sleep(1)
+    return results
+
+
+def gtid_sql(flavor):
+    """(statement reading the primary's position, statement waiting for it on a replica)."""
+    if flavor == "mariadb":
+        return "SELECT @@GLOBAL.gtid_binlog_pos", "SELECT MASTER_GTID_WAIT(%s, %s)"
+    return "SELECT @@GLOBAL.gtid_executed", "SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)"
+
+
+def marker_statements(database):
+    table = "`%s`.`%s`" % (database.replace("`", "``"), MARKER_TABLE)
+    return [
+        "CREATE DATABASE IF NOT EXISTS `%s`" % database.replace("`", "``"),
+        "CREATE TABLE IF NOT EXISTS %s (id INT PRIMARY KEY, value VARCHAR(512) NOT NULL)" % table,
+        "INSERT INTO %s (id, value) VALUES (1, %%s) ON DUPLICATE KEY UPDATE value = VALUES(value)" % table,
+    ]
+
+
+def read_marker(cur, database):
+    exists = _one(cur, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s"
+                       " AND table_name = %s", (database, MARKER_TABLE))[0]
+    if not exists:
+        return None
+    row = _one(cur, "SELECT value FROM `%s`.`%s` WHERE id = 1" % (database.replace("`", "``"), MARKER_TABLE))
+    return row[0] if row else None
+
+
+def verify(members, connect, database, marker, timeout, check_mode=False, clock=time.monotonic):
+    """Upsert the marker on the primary (changed only if it differs); prove each replica shows it.
+
+    Returns (changed, queries, per-replica results, the primary's GTID position).
+    """
+    primaries = [m for m in members if m.get("primary")]
+    if len(primaries) != 1:
+        raise CheckError("members: exactly one member must have primary=true, got %d" % len(primaries))
+    primary = primaries[0]
+    queries = []
+    conn = connect(primary)
+    try:
+        facts = server_facts(conn)
+        position_sql, wait_sql = gtid_sql(facts["flavor"])
+        cur = conn.cursor()
+        current = read_marker(cur, database)
+        changed = current != marker
+        if changed:
+            queries = marker_statements(database)
+            if not check_mode:
+                cur.execute(queries[0])
+                cur.execute(queries[1])
+                cur.execute(queries[2], (marker,))
+                if hasattr(conn, "commit"):
+                    conn.commit()
+        position = _one(cur, position_sql)[0] or ""
+        cur.close()
+    finally:
+        conn.close()
+    if check_mode and changed:
+        return changed, queries, [], position  # nothing written: replicas cannot show it yet
+    results, problems = [], []
+    deadline = clock() + timeout
+    for member in members:
+        if member is primary:
+            continue
+        started = clock()
+        conn = connect(member)
+        try:
+            cur = conn.cursor()
+            waited = _one(cur, wait_sql, (position, max(1, int(deadline - clock()))))[0]
+            caught_up = waited in (0, None) if facts["flavor"] == "mysql" else waited == 0
+            value = read_marker(cur, database) if caught_up else None
+            cur.close()
+        finally:
+            conn.close()
+        results.append({"name": member["name"], "host": member["host"], "caught_up": caught_up,
+                        "marker_seen": value == marker, "seconds": round(clock() - started, 3)})
+        if not caught_up:
+            problems.append("%s did not apply the primary's GTID position %s within %d s"
+                            % (member["name"], position, timeout))
+        elif value != marker:
+            problems.append("%s is caught up but shows marker %r instead of %r" % (member["name"], value, marker))
+    if problems:
+        raise CheckError("; ".join(problems), results, changed, queries, position)
+    return changed, queries, results, position

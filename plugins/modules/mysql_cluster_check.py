@@ -1,0 +1,173 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: mysql_cluster_check
+short_description: Wait until cluster members answer SQL; prove replication with a marker row
+description:
+  - Used by the C(statefuldb.k8s.mysql_cluster) role; usable alone for any primary/replica set.
+  - O(action=wait) connects to every member until each answers a C(SELECT) or O(timeout) passes.
+    Kubernetes readiness alone is no proof that the server accepts logins. Never reports a change.
+  - O(action=verify) upserts one marker row on the primary (C(changed) only when the stored value
+    differs), then on every replica waits until it has applied the primary's current GTID position
+    and reads the marker back. A healthy cluster verifies with C(changed=false) while every run
+    still proves that each replica is caught up.
+options:
+  action:
+    description: What to do.
+    type: str
+    choices: [wait, verify]
+    required: true
+  members:
+    description: The servers.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name used in messages (the pod name).
+        type: str
+        required: true
+      host:
+        description: Address this host connects to.
+        type: str
+        required: true
+      port:
+        description: Port.
+        type: int
+        default: 3306
+      primary:
+        description: Whether this member is the primary (exactly one for O(action=verify)).
+        type: bool
+        default: false
+  login_user:
+    description: Account to log in with on every member.
+    type: str
+    default: root
+  login_password:
+    description: Password of O(login_user). Never logged.
+    type: str
+  connect_timeout:
+    description: Seconds one connection attempt may take.
+    type: int
+    default: 5
+  timeout:
+    description: Seconds to wait for all members to answer, or for the replicas to catch up.
+    type: int
+    default: 300
+  database:
+    description: Database of the marker table C(marker) (O(action=verify)).
+    type: str
+    default: statefuldb_cluster
+  marker:
+    description: Value the marker row must hold (O(action=verify)).
+    type: str
+    default: ""
+notes:
+  - Supports check mode; in check mode the marker is not written and replicas are not checked when it
+    would change.
+requirements:
+  - PyMySQL
+author:
+  - statefuldb.k8s maintainers
+"""
+
+EXAMPLES = r"""
+- name: Wait until the three members accept logins
+  statefuldb.k8s.mysql_cluster_check:
+    action: wait
+    members:
+      - {name: mysql-0, host: 10.244.0.10, primary: true}
+      - {name: mysql-1, host: 10.244.0.11}
+    login_password: "{{ root_password }}"
+    timeout: 120
+
+- name: Prove replication end to end
+  statefuldb.k8s.mysql_cluster_check:
+    action: verify
+    members:
+      - {name: mysql-0, host: 10.244.0.10, primary: true}
+      - {name: mysql-1, host: 10.244.0.11}
+    login_password: "{{ root_password }}"
+    marker: "db/mysql: 2 members"
+"""
+
+RETURN = r"""
+members:
+  description:
+    - For O(action=wait), each member's C(name), C(host), C(port), C(server_id), C(version),
+      C(read_only) and C(flavor).
+    - For O(action=verify), each replica's C(name), C(host), C(caught_up), C(marker_seen) and
+      C(seconds) it took.
+  returned: always
+  type: list
+  elements: dict
+queries:
+  description: The statements that write (the marker upsert), when the marker had to change.
+  returned: always
+  type: list
+  elements: str
+gtid_position:
+  description: The primary's GTID position the replicas were checked against (O(action=verify)).
+  returned: when O(action=verify)
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql_cluster.check import CheckError, verify, wait_all
+
+try:
+    import pymysql
+    HAS_PYMYSQL = True
+except ImportError:
+    HAS_PYMYSQL = False
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            action=dict(type="str", required=True, choices=["wait", "verify"]),
+            members=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                host=dict(type="str", required=True),
+                port=dict(type="int", default=3306),
+                primary=dict(type="bool", default=False),
+            )),
+            login_user=dict(type="str", default="root"),
+            login_password=dict(type="str", no_log=True),
+            connect_timeout=dict(type="int", default=5),
+            timeout=dict(type="int", default=300),
+            database=dict(type="str", default="statefuldb_cluster"),
+            marker=dict(type="str", default=""),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_PYMYSQL:
+        module.fail_json(msg=missing_required_lib("PyMySQL"))
+    p = module.params
+
+    def connect(member):
+        return pymysql.connect(host=member["host"], port=member["port"], user=p["login_user"],
+                               password=p["login_password"] or "", connect_timeout=p["connect_timeout"],
+                               read_timeout=max(p["timeout"], 30) + 5, autocommit=True)
+
+    try:
+        if p["action"] == "wait":
+            results = wait_all(p["members"], connect, p["timeout"], errors=(pymysql.err.MySQLError,))
+            module.exit_json(changed=False, members=results, queries=[])
+        changed, queries, results, position = verify(p["members"], connect, p["database"], p["marker"],
+                                                     p["timeout"], check_mode=module.check_mode)
+    except CheckError as exc:
+        module.fail_json(msg=str(exc), changed=exc.changed, members=exc.members, queries=exc.queries,
+                         gtid_position=exc.gtid_position)
+    except pymysql.err.MySQLError as exc:
+        module.fail_json(msg="verifying replication failed: %s" % (exc,), queries=[])
+    module.exit_json(changed=changed, members=results, queries=queries, gtid_position=position)
+
+
+if __name__ == "__main__":
+    main()
