@@ -436,7 +436,10 @@ class K8sClient:
         body = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if propagation_policy:
             body["propagationPolicy"] = propagation_policy
-        query = {"dryRun": "All"} if dry_run else None
+        # With a body, the API server ignores query parameters: dryRun must be in DeleteOptions.
+        query = None
+        if dry_run:
+            body["dryRun"] = ["All"]
         try:
             return self.request("DELETE", self.object_path(api_version, kind, namespace, name),
                                 query=query, body=body, content_type="application/json")
