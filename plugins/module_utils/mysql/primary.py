@@ -13,6 +13,8 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
 
+ER_SPECIFIC_ACCESS_DENIED = 1227
+
 
 def source_problems(flavor, server):
     """Why this server cannot be a GTID replication source (empty list when it can)."""
@@ -49,7 +51,13 @@ def ensure_primary(session, flavor, spec, try_login, address):
 
     actions = []
     warnings = []
-    replicating = read_replica_status(session, flavor)
+    try:
+        replicating = read_replica_status(session, flavor)
+    except MySQLReplicationError as exc:
+        # Only needed for a warning; a login without SLAVE MONITOR/REPLICATION CLIENT may skip it.
+        if exc.details.get("error_code") != ER_SPECIFIC_ACCESS_DENIED:
+            raise
+        replicating = None
     if replicating and replicating["source_host"]:
         # Promotion (stopping replication) is a decision this module does not take on its own.
         warnings.append(
