@@ -180,7 +180,8 @@ def resolve_configuration(auth):
     """
     if not HAS_KUBERNETES:
         raise K8sConfigError("the kubernetes Python library is required")
-    auth = dict(auth or {})
+    # An empty value (e.g. K8S_AUTH_KUBECONFIG="") means "not set", as with kubectl.
+    auth = {k: v for k, v in (auth or {}).items() if v is not None and v != ""}
     kubeconfig = auth.get("kubeconfig")
     context = auth.get("context")
     host = auth.get("host")

@@ -160,7 +160,7 @@ def test_bad_input_is_rejected_before_anything_is_written(playbook, namespace, a
     missing_ns = {"name": "statefulset", "statefuldb.k8s.statefulset": {"name": "db", "image": "x"}}
     result = only_result(playbook([missing_ns]))
     assert "namespace is required" in result["msg"]
-    unreachable = only_result(playbook([sts_task(namespace, host="https://127.0.0.1:1", api_key="t", **BASE)],
+    unreachable = only_result(playbook([sts_task(namespace, host="https://127.0.0.1:1", api_key="not-a-real-token", **BASE)],
                                        env={"K8S_AUTH_KUBECONFIG": ""}))
     assert "cannot reach the Kubernetes API server at https://127.0.0.1:1" in unreachable["msg"]
     wrong_context = only_result(playbook([sts_task(namespace, context="no-such-context", **BASE)]))
