@@ -71,6 +71,8 @@ api_requests:
   type: int
 """
 
+import base64
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
@@ -92,6 +94,22 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
 )
 
 
+def hide_secret_values(module, objects):
+    """Secret values (and their base64 forms) never appear in output, including the echoed arguments."""
+    for obj in objects:
+        if obj.get("kind") != "Secret":
+            continue
+        for value in (obj.get("stringData") or {}).values():
+            text = str(value)
+            module.no_log_values.update([text, base64.b64encode(text.encode()).decode()])
+        for value in (obj.get("data") or {}).values():
+            module.no_log_values.add(str(value))
+            try:
+                module.no_log_values.add(base64.b64decode(str(value)).decode())
+            except (ValueError, UnicodeDecodeError):
+                pass
+
+
 def main():
     spec = dict(
         definition=dict(type="raw", required=True),
@@ -110,6 +128,7 @@ def main():
             check_object(obj, params["namespace"], index if len(objects) > 1 else None, namespaced=False)
     except DefinitionError as exc:
         module.fail_json(msg=str(exc))
+    hide_secret_values(module, objects)
     client = make_client(module, timeout=120)
     results, diffs = [], []
     try:
