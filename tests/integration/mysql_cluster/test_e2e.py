@@ -163,12 +163,14 @@ def test_scale_out_in_and_out_reuses_claims(playbook, deploy_vars, cluster_names
     assert rep["verified"] is True
     ips = pod_ips(api, ns)
     for name in ("mysql-3", "mysql-4"):  # new replicas got the data written before they existed
-        assert wait_rows(ips[name], password, "SELECT v FROM app.t WHERE id = 1") == (("written on the primary",),)
+        first = (("written on the primary",),)
+        assert wait_rows(ips[name], password, "SELECT v FROM app.t WHERE id = 1", first) == first, name
     uids_at_5 = pvc_uids(api, ns)
     assert set(uids_at_5) == {"data-mysql-%d" % i for i in range(5)}
 
     sql(ips["mysql-0"], password, "INSERT INTO app.t VALUES (2, 'before scale-in')")
-    assert wait_rows(ips["mysql-3"], password, "SELECT v FROM app.t WHERE id = 2") == (("before scale-in",),)
+    before = (("before scale-in",),)
+    assert wait_rows(ips["mysql-3"], password, "SELECT v FROM app.t WHERE id = 2", before) == before
     inward = playbook(SCALE, extra_vars=dict(deploy_vars, replicas=3))
     assert_ok(inward)
     assert sorted(pod_ips(api, ns)) == ["mysql-0", "mysql-1", "mysql-2"]
@@ -201,7 +203,8 @@ def test_heal_a_replica_whose_server_stopped(playbook, deploy_vars, cluster_name
     assert fixes and any("started replication" in c for c in fixes), rep["changes"]
     assert all(c.startswith("mysql-1:") for c in rep["changes"]), rep["changes"]
     assert any(line.startswith("changed: mysql-1: started replication") for line in rep["summary"]), rep["summary"]
-    assert wait_rows(ips["mysql-1"], password, "SELECT v FROM app.t WHERE id = 4") == (("while mysql-1 was down",),)
+    down = (("while mysql-1 was down",),)
+    assert wait_rows(ips["mysql-1"], password, "SELECT v FROM app.t WHERE id = 4", down) == down
 
     again = playbook(DEPLOY, extra_vars=extra)
     assert_ok(again)
