@@ -80,8 +80,12 @@ def possibly_changed(predicted, field_manager, date_header, elapsed):
         return True
     try:
         served = parsedate_to_datetime(date_header)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return True
+    if served is None:
+        return True
+    if served.tzinfo is None:  # "-0000" / GMT without offset: HTTP dates are UTC
+        served = served.replace(tzinfo=timezone.utc)
     return (served - touched).total_seconds() <= RECENT_WINDOW + elapsed
 
 

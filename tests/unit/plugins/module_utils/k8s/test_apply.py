@@ -32,6 +32,8 @@ POSSIBLY_CHANGED = [
     ("touched 3 s before: outside the window", "2026-01-01T00:09:57Z", DATE, 0.01, False),
     ("slow request widens the window", "2026-01-01T00:09:55Z", DATE, 4.0, True),
     ("no Date header: cannot prove", "2026-01-01T00:00:00Z", None, 0.01, True),
+    ("Date without zone is UTC", "2026-01-01T00:00:00Z", "Thu, 01 Jan 2026 00:10:00 -0000", 0.01, False),
+    ("garbage Date: cannot prove", "2026-01-01T00:00:00Z", "yesterday", 0.01, True),
 ]
 
 

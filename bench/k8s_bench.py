@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of the Kubernetes modules: statefuldb.k8s vs kubernetes.core.k8s vs kubectl.
+
+Runs on the local control plane (tools/localkube), in its own namespaces, and measures:
+
+1. API requests for a no-op apply of a StatefulSet + headless Service (warm caches).
+2. Time from the last pod becoming Ready to the waiting task returning
+   (statefulset wait vs kubernetes.core.k8s wait vs kubectl rollout status).
+3. Wall time of a playbook of 10 no-op apply tasks (statefuldb.k8s vs kubernetes.core.k8s).
+4. A 200-replica Parallel StatefulSet: API requests made while waiting (compared with 20 replicas, to
+   show they do not grow with the pod count) and the waiting module's peak memory.
+
+Requests are counted by a loopback HTTP proxy in front of the API server: every tool gets a
+kubeconfig pointing at http://127.0.0.1:<port>; the proxy forwards to the real API server over TLS
+with the admin credentials and records each request. Nothing leaves 127.0.0.1.
+
+Usage: .venv/bin/python bench/k8s_bench.py   (prints a markdown table, writes bench/results/k8s.json)
+"""
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+sys.path.insert(0, os.path.join(REPO, ".collections"))
+os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".collections"))
+
+from conftest import run_playbook  # noqa: E402  (the tests' real ansible-playbook runner)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient  # noqa: E402
+
+KUBECONFIG = os.path.join(REPO, ".localkube", "kubeconfig")
+LOCALKUBE = os.path.join(REPO, "tools", "localkube", "localkube.py")
+RESULTS = os.path.join(HERE, "results", "k8s.json")
+SITE_COLLECTIONS = [p for p in sys.path if p.endswith("site-packages")]
+
+
+def kubectl_path():
+    out = subprocess.run([sys.executable, LOCALKUBE, "status"], cwd=REPO, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("bin dir:"):
+            return os.path.join(line.split(":", 1)[1].strip(), "kubectl")
+    raise SystemExit("localkube status does not print the bin dir; is the cluster up? (make cluster)")
+
+
+# -- counting proxy -------------------------------------------------------------------------------
+class CountingProxy:
+    """HTTP on 127.0.0.1 -> HTTPS to the API server, counting requests under the current label."""
+
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.label = "idle"
+        self.requests = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                with proxy.lock:
+                    proxy.requests.append((proxy.label, self.command, self.path.split("?")[0],
+                                           "watch=" in self.path))
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "connection", "content-length", "accept-encoding")}
+                headers.update(proxy.upstream._headers())
+                if self.headers.get("Content-Type"):
+                    headers["Content-Type"] = self.headers["Content-Type"]
+                if self.headers.get("Accept"):
+                    headers["Accept"] = self.headers["Accept"]
+                try:
+                    response = proxy.upstream.pool.request(
+                        self.command, proxy.upstream.host + self.path, body=body, headers=headers,
+                        preload_content=False, retries=False, timeout=None)
+                except Exception as exc:  # upstream down: answer like a gateway would
+                    self.send_response(502)
+                    data = json.dumps({"message": str(exc)}).encode()
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self.send_response_only(response.status)  # the API server's own Date header is kept
+                for key, value in response.headers.items():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for chunk in response.stream(65536, decode_content=False):
+                        if chunk:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                            self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+                finally:
+                    response.release_conn()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self, label, predicate=None):
+        with self.lock:
+            return len([r for r in self.requests if r[0] == label and (predicate is None or predicate(r))])
+
+    def paths(self, label):
+        with self.lock:
+            return ["%s %s%s" % (r[1], r[2], " (watch)" if r[3] else "") for r in self.requests if r[0] == label]
+
+    def kubeconfig(self, directory):
+        path = os.path.join(directory, "proxy-kubeconfig")
+        with open(path, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "bench",
+                       "clusters": [{"name": "bench", "cluster": {"server": "http://127.0.0.1:%d" % self.port}}],
+                       "users": [{"name": "bench", "user": {}}],
+                       "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": "bench"}}]}, f)
+        return path
+
+
+# -- manifests and tasks -----------------------------------------------------------------------------
+def sts_manifest(name, namespace, replicas=3, policy="OrderedReady"):
+    labels = {"app.kubernetes.io/name": name}
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": replicas, "serviceName": name, "podManagementPolicy": policy,
+                     "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "db", "image": "registry.example/mariadb:11.4"}]}}}}
+
+
+def svc_manifest(name, namespace):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"clusterIP": "None", "publishNotReadyAddresses": True,
+                     "selector": {"app.kubernetes.io/name": name}, "ports": [{"name": "mysql", "port": 3306}]}}
+
+
+def ours_tasks(name, namespace, replicas=3, wait=False, policy="OrderedReady", service=True):
+    tasks = [{"name": "ours sts", "statefuldb.k8s.statefulset": {
+        "definition": sts_manifest(name, namespace, replicas, policy), "wait": wait, "wait_timeout": 900,
+        "stall_timeout": 0}}]
+    if service:
+        tasks.append({"name": "ours svc", "statefuldb.k8s.headless_service": {
+            "definition": svc_manifest(name, namespace), "selector": {"app.kubernetes.io/name": name}}})
+    return tasks
+
+
+def core_tasks(name, namespace, replicas=3, wait=False, policy="OrderedReady", service=True):
+    tasks = [{"name": "core sts", "kubernetes.core.k8s": {
+        "definition": sts_manifest(name, namespace, replicas, policy), "wait": wait, "wait_timeout": 900,
+        "server_side_apply": {"field_manager": "bench-core"}}}]
+    if service:
+        tasks.append({"name": "core svc", "kubernetes.core.k8s": {
+            "definition": svc_manifest(name, namespace), "server_side_apply": {"field_manager": "bench-core"}}})
+    return tasks
+
+
+class Bench:
+    def __init__(self):
+        self.direct = K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=600)
+        self.proxy = CountingProxy(K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=600))
+        self.tmp = tempfile.mkdtemp(prefix="k8s-bench-")
+        self.proxy_kubeconfig = self.proxy.kubeconfig(self.tmp)
+        self.kubectl = kubectl_path()
+        self.namespaces = []
+        self.env = {"K8S_AUTH_KUBECONFIG": self.proxy_kubeconfig, "HOME": self.tmp,
+                    "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([os.path.join(REPO, ".collections")]
+                                                                + SITE_COLLECTIONS)}
+
+    def namespace(self, tag):
+        name = "bench-%s-%s" % (tag, uuid.uuid4().hex[:5])
+        self.direct.create("v1", "Namespace", None, {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": name}})
+        self.namespaces.append(name)
+        return name
+
+    def cleanup(self):
+        for name in self.namespaces:
+            self.direct.delete("v1", "Namespace", name)
+
+    def play(self, label, tasks, **kwargs):
+        self.proxy.label = label
+        started = time.monotonic()
+        run = run_playbook(tasks, env=self.env, **kwargs)
+        took = time.monotonic() - started
+        self.proxy.label = "idle"
+        if run.rc != 0:
+            raise SystemExit("playbook %s failed:\n%s\n%s" % (label, run.stdout[-4000:], run.stderr[-2000:]))
+        return run, took
+
+    def kubectl_run(self, label, args, stdin=None):
+        self.proxy.label = label
+        started = time.monotonic()
+        proc = subprocess.run([self.kubectl, "--kubeconfig", self.proxy_kubeconfig] + args, input=stdin,
+                              capture_output=True, text=True, env=dict(os.environ, HOME=self.tmp))
+        took = time.monotonic() - started
+        self.proxy.label = "idle"
+        if proc.returncode != 0:
+            raise SystemExit("kubectl %s failed: %s" % (args, proc.stderr))
+        return proc, took
+
+    # 1 ------------------------------------------------------------------------------------------
+    def noop_requests(self):
+        ns = self.namespace("noop")
+        out = {}
+        self.play("setup", ours_tasks("ours", ns, wait=True))
+        self.play("setup", core_tasks("core", ns))
+        manifests = json.dumps({"apiVersion": "v1", "kind": "List",
+                                "items": [sts_manifest("kctl", ns), svc_manifest("kctl", ns)]})
+        self.kubectl_run("setup", ["apply", "--server-side", "--field-manager", "bench-kubectl", "-f", "-"],
+                         stdin=manifests)
+        self.kubectl_run("warm", ["apply", "--server-side", "--field-manager", "bench-kubectl", "-f", "-"],
+                         stdin=manifests)
+        self.play("warm", core_tasks("core", ns))
+        time.sleep(3.5)  # outside the window in which our own last write could be this apply
+        run, _ = self.play("ours-noop", ours_tasks("ours", ns))
+        results = run.results
+        assert not any(r["changed"] for r in results), "ours no-op reported changed"
+        out["ours"] = {"total": self.proxy.count("ours-noop"), "paths": self.proxy.paths("ours-noop"),
+                       "statefulset_task": results[0]["api_requests"], "headless_service_task": results[1]["api_requests"]}
+        run, _ = self.play("core-noop", core_tasks("core", ns))
+        assert not any(r["changed"] for r in run.results), "kubernetes.core no-op reported changed"
+        out["kubernetes.core"] = {"total": self.proxy.count("core-noop"), "paths": self.proxy.paths("core-noop")}
+        self.kubectl_run("kubectl-noop", ["apply", "--server-side", "--field-manager", "bench-kubectl", "-f", "-"],
+                         stdin=manifests)
+        out["kubectl"] = {"total": self.proxy.count("kubectl-noop"), "paths": self.proxy.paths("kubectl-noop")}
+        return out
+
+    # 2 ------------------------------------------------------------------------------------------
+    def watch_last_ready(self, namespace, name, replicas, done):
+        """Local time at which each pod of ``name`` was seen Ready (a watch on the real API server)."""
+        ready_at = {}
+        selector = "app.kubernetes.io/name=%s" % name
+        listing = self.direct.list("v1", "Pod", namespace, label_selector=selector)
+        rv = listing["metadata"]["resourceVersion"]
+        while not done.is_set():
+            try:
+                for event in self.direct.watch("v1", "Pod", namespace, resource_version=rv, label_selector=selector,
+                                               timeout_seconds=60):
+                    obj = event["object"]
+                    rv = obj["metadata"].get("resourceVersion", rv)
+                    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                                for c in (obj.get("status") or {}).get("conditions") or [])
+                    if ready and obj["metadata"]["name"] not in ready_at:
+                        ready_at[obj["metadata"]["name"]] = time.time()
+                    if done.is_set():
+                        break
+            except Exception:  # the bench's own watch: resume
+                listing = self.direct.list("v1", "Pod", namespace, label_selector=selector)
+                rv = listing["metadata"]["resourceVersion"]
+        return ready_at
+
+    def measure_return_lag(self, tool, replicas=3, rounds=3):
+        lags = []
+        for round_no in range(rounds):
+            ns = self.namespace("lag")
+            name = "%s%d" % (tool.replace(".", "")[:6], round_no)
+            done = threading.Event()
+            holder = {}
+            watcher = threading.Thread(target=lambda: holder.update(
+                ready=self.watch_last_ready(ns, name, replicas, done)), daemon=True)
+            watcher.start()
+            time.sleep(0.3)
+            if tool == "ours":
+                run, _ = self.play("lag", ours_tasks(name, ns, replicas, wait=True, service=False))
+                returned = parse_iso(run.data["plays"][0]["tasks"][0]["task"]["duration"]["end"])
+            elif tool == "kubernetes.core":
+                run, _ = self.play("lag", core_tasks(name, ns, replicas, wait=True, service=False))
+                returned = parse_iso(run.data["plays"][0]["tasks"][0]["task"]["duration"]["end"])
+            else:
+                self.kubectl_run("lag", ["apply", "--server-side", "-f", "-"],
+                                 stdin=json.dumps(sts_manifest(name, ns, replicas)))
+                self.kubectl_run("lag", ["-n", ns, "rollout", "status", "statefulset/%s" % name, "--timeout=300s"])
+                returned = time.time()
+            done.set()
+            watcher.join(timeout=70)
+            ready = holder.get("ready") or {}
+            if len(ready) < replicas:
+                raise SystemExit("%s: only %d of %d pods seen Ready" % (tool, len(ready), replicas))
+            lags.append(returned - max(ready.values()))
+        return {"rounds_seconds": [round(x, 3) for x in lags], "median_seconds": round(statistics.median(lags), 3)}
+
+    # 3 ------------------------------------------------------------------------------------------
+    def ten_noop_tasks(self, rounds=3):
+        ns = self.namespace("ten")
+        self.play("setup", ours_tasks("ours", ns, wait=True, service=False))
+        self.play("setup", core_tasks("core", ns, service=False))
+        time.sleep(3.5)
+        ours = [self.play("ten-ours", ours_tasks("ours", ns, service=False) * 10)[1] for _ in range(rounds)]
+        core = [self.play("ten-core", core_tasks("core", ns, service=False) * 10)[1] for _ in range(rounds)]
+        return {"ours_seconds": [round(x, 2) for x in ours], "core_seconds": [round(x, 2) for x in core],
+                "ours_median": round(statistics.median(ours), 2), "core_median": round(statistics.median(core), 2),
+                "ours_requests": self.proxy.count("ten-ours") / rounds,
+                "core_requests": self.proxy.count("ten-core") / rounds}
+
+    # 4 ------------------------------------------------------------------------------------------
+    def big_wait(self, replicas, with_core=False):
+        ns = self.namespace("big%d" % replicas)
+        wrapper = self._rss_wrapper()
+        label = "big-ours-%d" % replicas
+        env_backup = dict(self.env)
+        self.env["ANSIBLE_PYTHON_INTERPRETER"] = wrapper
+        try:
+            run, took = self.play(label, ours_tasks("big", ns, replicas, wait=True, policy="Parallel", service=False))
+        finally:
+            self.env = env_backup
+        with open(wrapper + ".rss") as f:
+            peak_kb = max(int(line) for line in f if line.strip())
+        os.unlink(wrapper + ".rss")
+        result = run.results[0]
+        apply_requests = 1 + (1 if result["changed"] else 0) * 2  # dry run (+ read + apply on a change)
+        out = {"replicas": replicas, "requests_total": self.proxy.count(label),
+               "requests_while_waiting": self.proxy.count(label) - apply_requests,
+               "watch_requests": self.proxy.count(label, lambda r: r[3]),
+               "wait_seconds": result["wait_seconds"], "task_seconds": round(took, 1),
+               "peak_rss_mb": round(peak_kb / 1024.0, 1), "paths": self.proxy.paths(label)}
+        self.direct.delete("v1", "Namespace", ns)
+        return out
+
+    def big_wait_core(self, replicas):
+        ns = self.namespace("bigcore%d" % replicas)
+        wrapper = self._rss_wrapper()
+        label = "big-core-%d" % replicas
+        env_backup = dict(self.env)
+        self.env["ANSIBLE_PYTHON_INTERPRETER"] = wrapper
+        try:
+            run, took = self.play(label, core_tasks("big", ns, replicas, wait=True, policy="Parallel", service=False))
+        finally:
+            self.env = env_backup
+        with open(wrapper + ".rss") as f:
+            peak_kb = max(int(line) for line in f if line.strip())
+        os.unlink(wrapper + ".rss")
+        out = {"replicas": replicas, "requests_total": self.proxy.count(label), "task_seconds": round(took, 1),
+               "peak_rss_mb": round(peak_kb / 1024.0, 1)}
+        self.direct.delete("v1", "Namespace", ns)
+        return out
+
+    def _rss_wrapper(self):
+        """An interpreter wrapper that records the module process's peak RSS (ru_maxrss of the child)."""
+        path = os.path.join(self.tmp, "rss-python")
+        with open(path, "w") as f:
+            f.write("#!%s\nimport resource, subprocess, sys\n"
+                    "rc = subprocess.call([%r] + sys.argv[1:])\n"
+                    "with open(%r, 'a') as out:\n"
+                    "    out.write('%%d\\n' %% resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+                    "sys.exit(rc)\n" % (sys.executable, sys.executable, path + ".rss"))
+        os.chmod(path, 0o755)
+        return path
+
+
+def parse_iso(value):
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def ratio(a, b):
+    return "%.2f×" % (a / b) if b else "n/a"
+
+
+def main():
+    bench = Bench()
+    data = {"date": datetime.now(timezone.utc).isoformat(), "method": "requests counted by a loopback HTTP proxy "
+            "in front of the API server; times from ansible.posix.json task end stamps and a bench-side pod watch"}
+    try:
+        data["noop_requests"] = bench.noop_requests()
+        data["return_lag"] = {tool: bench.measure_return_lag(tool) for tool in ("ours", "kubernetes.core", "kubectl")}
+        data["ten_noop_tasks"] = bench.ten_noop_tasks()
+        data["wait_20"] = bench.big_wait(20)
+        data["wait_200"] = bench.big_wait(200)
+        if "--with-core-200" in sys.argv:
+            data["wait_200_core"] = bench.big_wait_core(200)
+    finally:
+        bench.cleanup()
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as f:
+        json.dump(data, f, indent=2)
+
+    noop, lag, ten = data["noop_requests"], data["return_lag"], data["ten_noop_tasks"]
+    w20, w200 = data["wait_20"], data["wait_200"]
+    rows = [
+        ("API requests, no-op apply of StatefulSet + headless Service (goal: 1 per apply)",
+         "%d (sts %d, svc %d incl. 1 EndpointSlice read)" % (noop["ours"]["total"], noop["ours"]["statefulset_task"],
+                                                             noop["ours"]["headless_service_task"]),
+         "%d" % noop["kubernetes.core"]["total"], "%d" % noop["kubectl"]["total"],
+         "%s of kubernetes.core, %s of kubectl" % (ratio(noop["ours"]["total"], noop["kubernetes.core"]["total"]),
+                                                  ratio(noop["ours"]["total"], noop["kubectl"]["total"]))),
+        ("Last pod Ready -> task returns, median of 3, s (goal < 0.25)", "%.3f" % lag["ours"]["median_seconds"],
+         "%.3f" % lag["kubernetes.core"]["median_seconds"], "%.3f" % lag["kubectl"]["median_seconds"],
+         "%s of kubernetes.core, %s of kubectl" % (
+             ratio(lag["ours"]["median_seconds"], lag["kubernetes.core"]["median_seconds"]),
+             ratio(lag["ours"]["median_seconds"], lag["kubectl"]["median_seconds"]))),
+        ("Playbook of 10 no-op StatefulSet applies, wall s, median of 3 (goal ≤ 0.7×)", "%.2f" % ten["ours_median"],
+         "%.2f" % ten["core_median"], "-", ratio(ten["ours_median"], ten["core_median"])),
+        ("  API requests for those 10 tasks", "%d" % ten["ours_requests"], "%d" % ten["core_requests"], "-",
+         ratio(ten["ours_requests"], ten["core_requests"])),
+        ("Requests while waiting, Parallel StatefulSet 20 -> 200 replicas (goal: constant)",
+         "%d -> %d" % (w20["requests_while_waiting"], w200["requests_while_waiting"]), "-", "-",
+         "wait %.1f s -> %.1f s" % (w20["wait_seconds"], w200["wait_seconds"])),
+        ("Peak memory of the waiting module, 200 replicas, MB (goal < 150)", "%.1f" % w200["peak_rss_mb"], "-", "-",
+         "20 replicas: %.1f MB" % w20["peak_rss_mb"]),
+    ]
+    if "wait_200_core" in data:
+        core200 = data["wait_200_core"]
+        rows.append(("kubernetes.core wait on 200 replicas: requests / peak MB", "%d / %.1f" % (
+            w200["requests_total"], w200["peak_rss_mb"]), "%d / %.1f" % (core200["requests_total"],
+                                                                        core200["peak_rss_mb"]), "-", ""))
+    print("| measure | statefuldb.k8s | kubernetes.core.k8s | kubectl | ratio / note |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| %s |" % " | ".join(row))
+
+
+if __name__ == "__main__":
+    main()
