@@ -23,8 +23,9 @@ echo "== deploying 3 members in namespace $ns with playbooks/mysql_cluster.yml"
 start=$SECONDS
 .venv/bin/ansible-playbook -i localhost, -c local playbooks/mysql_cluster.yml \
   -e "mysql_cluster_namespace=$ns" -e mysql_cluster_sandbox_db=true \
-  -e "ansible_python_interpreter=$PWD/.venv/bin/python" | tail -n 4
-echo "== deployed in $((SECONDS - start)) s"
+  -e "ansible_python_interpreter=$PWD/.venv/bin/python" |
+  sed -n -e '/"msg": \[/,/\]/{/"msg"\|\]/d;s/^ *"\(.*\)",\{0,1\}$/  \1/;p}' -e '/^localhost *:/p'
+echo "== converged in $((SECONDS - start)) s"
 echo
 .venv/bin/python - "$ns" <<'PY'
 import base64

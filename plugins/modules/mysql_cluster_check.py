@@ -72,7 +72,7 @@ notes:
 requirements:
   - PyMySQL
 author:
-  - statefuldb.k8s maintainers
+  - statefuldb maintainers (@statefuldb)
 """
 
 EXAMPLES = r"""
