@@ -18,7 +18,8 @@ DBRUNNER = os.path.join(REPO, "tools", "localkube", "dbrunner.py")
 @pytest.fixture(scope="session")
 def dbrunner(kubeconfig):
     """The sandbox database runner, started for the session unless it already runs."""
-    running = subprocess.run([sys.executable, DBRUNNER, "status"], cwd=REPO, capture_output=True).returncode == 0
+    running = subprocess.run([sys.executable, DBRUNNER, "status"], cwd=REPO, capture_output=True,
+                             check=False).returncode == 0
     if not running:
         subprocess.run([sys.executable, DBRUNNER, "start"], cwd=REPO, check=True)
     yield DBRUNNER

@@ -62,8 +62,12 @@ def connector(servers):
     return lambda member: servers[member["name"]]
 
 
+def _advance(now):
+    return lambda seconds: now.__setitem__(0, now[0] + seconds)
+
+
 def writes(server):
-    return [sql for sql, _ in server.executed if not sql.startswith("SELECT")]
+    return [entry[0] for entry in server.executed if not entry[0].startswith("SELECT")]
 
 
 def test_verify_writes_the_marker_once_then_reports_no_change():
@@ -77,15 +81,16 @@ def test_verify_writes_the_marker_once_then_reports_no_change():
         ("db-1", True, True), ("db-2", True, True)]
 
     servers["db-0"].executed.clear()
-    changed, queries, results, _ = verify(MEMBERS, connector(servers), "sdb", "m", 30)
+    changed, queries, results, position = verify(MEMBERS, connector(servers), "sdb", "m", 30)
+    assert position == "0-100-7"
     assert (changed, queries, writes(servers["db-0"])) == (False, [], [])
     assert all(r["marker_seen"] for r in results)
 
 
 def test_verify_in_check_mode_writes_nothing():
     servers = {"db-0": FakeServer(100), "db-1": FakeServer(101), "db-2": FakeServer(102)}
-    changed, queries, results, _ = verify(MEMBERS, connector(servers), "sdb", "m", 30, check_mode=True)
-    assert changed is True and queries and results == []
+    changed, queries, results, position = verify(MEMBERS, connector(servers), "sdb", "m", 30, check_mode=True)
+    assert changed is True and queries and results == [] and position == "0-100-7"
     assert writes(servers["db-0"]) == [] and servers["db-0"].marker is None
 
 
@@ -128,7 +133,7 @@ def test_wait_all_retries_until_each_member_answers():
 
     now = [0.0]
     results = wait_all(MEMBERS, connect, 60, errors=(Refused,), clock=lambda: now[0],
-                       sleep=lambda s: now.__setitem__(0, now[0] + s))
+                       sleep=_advance(now))
     assert [r["server_id"] for r in results] == [100, 101, 102]
     assert attempts == {"db-0": 1, "db-1": 3, "db-2": 1}
 
@@ -141,7 +146,7 @@ def test_wait_all_gives_up_at_the_deadline_naming_the_member():
 
     with pytest.raises(CheckError, match=r"db-0 \(10.0.0.1:3306\) did not answer SQL within 3 s"):
         wait_all(MEMBERS, connect, 3, errors=(Refused,), clock=lambda: now[0],
-                 sleep=lambda s: now.__setitem__(0, now[0] + s))
+                 sleep=_advance(now))
 
 
 def test_wait_all_fails_at_once_on_access_denied():
