@@ -48,6 +48,8 @@ RUNNER_DIR = os.path.join(STATE, "dbrunner")
 PID_FILE = os.path.join(STATE, "dbrunner.pid")
 LOG_FILE = os.path.join(STATE, "dbrunner.log")
 STATUS_FILE = os.path.join(RUNNER_DIR, "status.json")
+TEMPLATE_DIR = os.path.join(RUNNER_DIR, "template-datadir")
+INIT_PENDING = ".statefuldb-first-start-pending"
 DEFAULT_KUBECONFIG = os.path.join(STATE, "kubeconfig")
 VENV_PYTHON = os.path.join(REPO, ".venv", "bin", "python")
 
@@ -186,19 +188,45 @@ def sql_quote(value):
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def init_sql(root_password):
-    """What the official image's entrypoint does on first start: a root password, root@'%'."""
-    lines = ["DELETE FROM mysql.global_priv WHERE User='root' AND Host<>'localhost';",
-             "DELETE FROM mysql.global_priv WHERE User='';",
-             "FLUSH PRIVILEGES;"]
+TEMPLATE_SQL = """\
+DELETE FROM mysql.global_priv WHERE User='root' AND Host<>'localhost';
+DELETE FROM mysql.global_priv WHERE User='';
+"""
+
+
+def first_start_sql(root_password):
+    """Statements for --init-file on a new data directory (idempotent: a crashed first start
+    runs them again)."""
+    lines = ["SET SESSION sql_log_bin = 0;"]
     if root_password:
         pw = sql_quote(root_password)
         lines += ["ALTER USER 'root'@'localhost' IDENTIFIED BY %s;" % pw,
-                  "CREATE USER 'root'@'%%' IDENTIFIED BY %s;" % pw]
+                  "CREATE USER IF NOT EXISTS 'root'@'%%' IDENTIFIED BY %s;" % pw,
+                  "ALTER USER 'root'@'%%' IDENTIFIED BY %s;" % pw]
     else:
-        lines += ["CREATE USER 'root'@'%';"]
+        lines += ["CREATE USER IF NOT EXISTS 'root'@'%';"]
     lines += ["GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"]
     return "\n".join(lines) + "\n"
+
+
+def ensure_template():
+    """A pristine data directory made once with mariadb-install-db (no root password yet)."""
+    if os.path.isdir(os.path.join(TEMPLATE_DIR, "mysql")):
+        return
+    tmp = TEMPLATE_DIR + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    extra = os.path.join(RUNNER_DIR, "template.sql")
+    with open(extra, "w") as f:
+        f.write(TEMPLATE_SQL)
+    proc = subprocess.run(
+        [INSTALL_DB, "--no-defaults", "--datadir=" + tmp, "--user=root",
+         "--auth-root-authentication-method=normal", "--skip-test-db", "--extra-file=" + extra,
+         "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M"],
+        capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError("mariadb-install-db failed: %s" % (proc.stdout + proc.stderr)[-1500:])
+    os.rename(tmp, TEMPLATE_DIR)
 
 
 # ---------------------------------------------------------------- the API side
@@ -291,6 +319,7 @@ class Server:
         self.next_start = 0.0
         self.datadir = None
         self.error = None
+        self.log_offset = 0
 
     @property
     def cnf_path(self):
@@ -321,23 +350,39 @@ class Server:
         return server_id
 
     def initialise(self):
+        """A new data directory: a copy of the runner's pristine one (mariadb-install-db once per
+        runner state, not once per pod: it costs seconds), then the first start sets the root password."""
+        ensure_template()
+        log.info("%s: initialising data directory %s", self.key, self.datadir)
+        shutil.copytree(TEMPLATE_DIR, self.datadir, dirs_exist_ok=True)
+        open(os.path.join(self.datadir, INIT_PENDING), "w").close()
+
+    def first_start_file(self):
+        """What the image's entrypoint does on a new data directory: the root password from the
+        pod's env/Secret, root@'%'; kept out of the binary log so replicas see no errant GTIDs."""
         password = self.cluster.root_password(self.pod, self.container)
-        with tempfile.NamedTemporaryFile("w", dir=self.dir, suffix=".sql", delete=False) as f:
-            f.write(init_sql(password))
-            init_file = f.name
-        os.chmod(init_file, 0o600)
+        path = os.path.join(self.dir, "first-start.sql")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(first_start_sql(password))
+        return path
+
+    def finish_first_start(self):
+        """Once the server says it is ready, the init file has run: do not run it again."""
+        pending = os.path.join(self.datadir or "", INIT_PENDING)
+        if not self.datadir or not os.path.exists(pending):
+            return
         try:
-            log.info("%s: initialising data directory %s", self.key, self.datadir)
-            proc = subprocess.run(
-                [INSTALL_DB, "--no-defaults", "--datadir=" + self.datadir, "--user=root",
-                 "--auth-root-authentication-method=normal", "--skip-test-db",
-                 "--extra-file=" + init_file, "--innodb-log-file-size=8M",
-                 "--innodb-buffer-pool-size=32M"],
-                capture_output=True, text=True, timeout=300)
-        finally:
-            os.unlink(init_file)
-        if proc.returncode != 0:
-            raise RuntimeError("mariadb-install-db failed: %s" % (proc.stdout + proc.stderr)[-1500:])
+            with open(os.path.join(self.dir, "error.log"), "rb") as f:
+                f.seek(self.log_offset)
+                ready = b"ready for connections" in f.read()
+        except OSError:
+            return
+        if ready:
+            os.unlink(pending)
+            sql_file = os.path.join(self.dir, "first-start.sql")
+            if os.path.exists(sql_file):
+                os.unlink(sql_file)
 
     def start(self):
         self.error = None
@@ -347,6 +392,13 @@ class Server:
             server_id = self.write_config()
             if not os.path.isdir(os.path.join(self.datadir, "mysql")):
                 self.initialise()
+            extra = []
+            if os.path.exists(os.path.join(self.datadir, INIT_PENDING)):
+                extra.append("--init-file=" + self.first_start_file())
+            try:
+                self.log_offset = os.path.getsize(os.path.join(self.dir, "error.log"))
+            except OSError:
+                self.log_offset = 0
             self.podnet.add_pod_ip(self.ip)
             out = open(os.path.join(self.dir, "stdout.log"), "ab")
             # `ip netns exec` gives the child a private mount namespace: bind the namespace's hosts
@@ -354,7 +406,7 @@ class Server:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.podnet.NETNS, "sh", "-c",
                  'mount --bind "$0" /etc/hosts && exec "$@"', self.hosts_file,
-                 MARIADBD, "--defaults-file=" + self.cnf_path, "--user=root"],
+                 MARIADBD, "--defaults-file=" + self.cnf_path, "--user=root"] + extra,
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
             out.close()
             log.info("%s: mariadbd pid %d at %s:%d (server_id %d, datadir %s)",
@@ -491,6 +543,7 @@ class Runner:
                 changed = True
             else:
                 server.pod = pod
+                server.finish_first_start()
                 if server.exited():
                     code = server.proc.returncode
                     server.proc = None
@@ -507,6 +560,10 @@ class Runner:
     def run(self):
         self.prepare_netns_files()
         self.adopt_leftovers()
+        try:
+            ensure_template()  # now, so the first pod does not wait for mariadb-install-db
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            log.warning("cannot prepare the template data directory yet: %s", exc)
         self.write_status()
         threading.Thread(target=self.watch_pods, daemon=True).start()
         while not self.stopping.is_set():

@@ -51,8 +51,9 @@ def test_render_hosts_replaces_only_its_block():
     assert out.count(dbrunner.HOSTS_BEGIN) == 1
 
 
-def test_init_sql_sets_the_root_password_quoted():
-    sql = dbrunner.init_sql("it's\\x")
+def test_first_start_sets_the_root_password_quoted_and_outside_the_binary_log():
+    sql = dbrunner.first_start_sql("it's\\x").splitlines()
+    assert sql[0] == "SET SESSION sql_log_bin = 0;"
     assert "ALTER USER 'root'@'localhost' IDENTIFIED BY 'it\\'s\\\\x';" in sql
-    assert "CREATE USER 'root'@'%' IDENTIFIED BY 'it\\'s\\\\x';" in sql
-    assert "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" in sql
+    assert "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY 'it\\'s\\\\x';" in sql
+    assert sql[-1] == "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"
