@@ -34,15 +34,23 @@ except ImportError as exc:  # pragma: no cover - exercised by sanity import test
     HAS_URLLIB3 = False
     URLLIB3_IMPORT_ERROR = exc
 
+# The kubernetes package costs a few hundred milliseconds to import; it is only loaded for the
+# kubeconfig features we do not read ourselves (exec plugins, auth providers).
+import importlib.util
+
+HAS_KUBERNETES = importlib.util.find_spec("kubernetes") is not None
+KUBERNETES_IMPORT_ERROR = None if HAS_KUBERNETES else ImportError("No module named 'kubernetes'")
+
 try:
-    from kubernetes.client import Configuration
-    from kubernetes.config import kube_config, incluster_config
-    from kubernetes.config.config_exception import ConfigException
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = exc
+    import yaml
+    HAS_YAML = True
+except ImportError:  # pragma: no cover
+    HAS_YAML = False
+
+import atexit
+import base64
+import shutil
+import tempfile
 
 from urllib.parse import quote, urlencode
 
@@ -110,10 +118,13 @@ class K8sApiError(K8sError):
 
 
 def missing_libraries():
-    """Names of the Python libraries this file needs and cannot import (for missing_required_lib)."""
+    """Names of the Python libraries this file needs and cannot import (for missing_required_lib).
+
+    kubernetes is only needed for exec / auth-provider kubeconfigs and is reported when used.
+    """
     missing = []
-    if not HAS_KUBERNETES:
-        missing.append(("kubernetes", KUBERNETES_IMPORT_ERROR))
+    if not HAS_YAML:
+        missing.append(("PyYAML", ImportError("No module named 'yaml'")))
     if not HAS_URLLIB3:
         missing.append(("urllib3", URLLIB3_IMPORT_ERROR))
     return missing
@@ -172,36 +183,172 @@ def _env_bool(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
 
 
-def resolve_configuration(auth):
-    """Build a kubernetes Configuration from module auth options (already merged with env).
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-    Order: explicit host (+ api_key / client certs), else kubeconfig (file, dict or the default
-    ~/.kube/config) with an optional context, else the in-cluster service account.
-    """
+
+class ConnectionSettings:
+    """Where and how to connect; the attribute names follow kubernetes.client.Configuration."""
+
+    def __init__(self, host=None):
+        self.host = host
+        self.verify_ssl = True
+        self.ssl_ca_cert = None
+        self.ca_cert_data = None
+        self.cert_file = None
+        self.key_file = None
+        self.tls_server_name = None
+        self.assert_hostname = None
+        self.proxy = None
+        self.proxy_headers = None
+        self.token = None
+        self.token_file = None
+        self.username = None
+        self.password = None
+        self.delegate = None  # a kubernetes Configuration that refreshes its own credentials
+
+    def auth_settings(self):
+        if self.delegate is not None:
+            return self.delegate.auth_settings()
+        token = self.token
+        if self.token_file:
+            with open(self.token_file) as f:  # re-read: projected service-account tokens rotate
+                token = f.read().strip()
+        return {"BearerToken": {"value": "Bearer " + token}} if token else {}
+
+
+_TEMP_DIR = []
+
+
+def _data_file(data, suffix):
+    """Write base64 kubeconfig *-data to a private temporary file (urllib3 wants client certs as files)."""
+    if not _TEMP_DIR:
+        _TEMP_DIR.append(tempfile.mkdtemp(prefix="statefuldb-k8s-"))
+        atexit.register(shutil.rmtree, _TEMP_DIR[0], True)
+    fd, path = tempfile.mkstemp(dir=_TEMP_DIR[0], suffix=suffix)
+    with os.fdopen(fd, "wb") as f:
+        f.write(base64.b64decode(data))
+    return path
+
+
+def _named(items, name, what, source):
+    for item in items or []:
+        if item.get("name") == name:
+            return item.get(what.rstrip("s")) or {}
+    raise K8sConfigError("kubeconfig %s: %s %r is not defined" % (source, what.rstrip("s"), name))
+
+
+def _read_kubeconfig(kubeconfig):
+    if isinstance(kubeconfig, dict):
+        return kubeconfig, None, "(dict)"
+    path = os.path.expanduser(kubeconfig)
+    if not os.path.exists(path):
+        raise K8sConfigError("kubeconfig: file %s does not exist" % path)
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise K8sConfigError("kubeconfig: %s cannot be read: %s" % (path, exc))
+    if not isinstance(data, dict):
+        raise K8sConfigError("kubeconfig: %s is not a kubeconfig (not a mapping)" % path)
+    return data, os.path.dirname(path), path
+
+
+def _relative(base, value):
+    if value and base and not os.path.isabs(value):
+        return os.path.join(base, value)
+    return value
+
+
+def load_kubeconfig(kubeconfig, context):
+    """ConnectionSettings from a kubeconfig file or dict; exec plugins and auth providers go to kubernetes."""
+    data, base, source = _read_kubeconfig(kubeconfig)
+    contexts = [c.get("name") for c in data.get("contexts") or []]
+    wanted = context or data.get("current-context")
+    if not wanted:
+        raise K8sConfigError("kubeconfig %s has no current-context; set context (available: %s)"
+                             % (source, ", ".join(sorted(contexts)) or "none"))
+    if wanted not in contexts:
+        raise K8sConfigError("context: %r is not in kubeconfig %s; available contexts: %s"
+                             % (wanted, source, ", ".join(sorted(contexts)) or "none"))
+    ctx = _named(data.get("contexts"), wanted, "contexts", source)
+    cluster = _named(data.get("clusters"), ctx.get("cluster"), "clusters", source)
+    user = _named(data.get("users"), ctx.get("user"), "users", source) if ctx.get("user") else {}
+    if user.get("exec") or user.get("auth-provider"):
+        return _load_with_kubernetes(kubeconfig, wanted)
+    settings = ConnectionSettings(cluster.get("server"))
+    if not settings.host:
+        raise K8sConfigError("kubeconfig %s: cluster %r has no server" % (source, ctx.get("cluster")))
+    settings.verify_ssl = not cluster.get("insecure-skip-tls-verify", False)
+    settings.ssl_ca_cert = _relative(base, cluster.get("certificate-authority"))
+    if cluster.get("certificate-authority-data"):
+        settings.ca_cert_data = base64.b64decode(cluster["certificate-authority-data"]).decode()
+    settings.tls_server_name = cluster.get("tls-server-name")
+    settings.proxy = cluster.get("proxy-url")
+    settings.cert_file = _relative(base, user.get("client-certificate"))
+    settings.key_file = _relative(base, user.get("client-key"))
+    if user.get("client-certificate-data"):
+        settings.cert_file = _data_file(user["client-certificate-data"], ".crt")
+    if user.get("client-key-data"):
+        settings.key_file = _data_file(user["client-key-data"], ".key")
+    settings.token = user.get("token")
+    settings.token_file = _relative(base, user.get("tokenFile"))
+    settings.username, settings.password = user.get("username"), user.get("password")
+    return settings
+
+
+def _load_with_kubernetes(kubeconfig, context):
     if not HAS_KUBERNETES:
-        raise K8sConfigError("the kubernetes Python library is required")
+        raise K8sConfigError("the kubernetes Python library is required for exec / auth-provider credentials")
+    from kubernetes.client import Configuration
+    from kubernetes.config import kube_config
+    from kubernetes.config.config_exception import ConfigException
+
+    config = Configuration()
+    try:
+        if isinstance(kubeconfig, dict):
+            kube_config.KubeConfigLoader(config_dict=kubeconfig, active_context=context).load_and_set(config)
+        else:
+            kube_config.load_kube_config(config_file=os.path.expanduser(kubeconfig), context=context,
+                                         client_configuration=config, persist_config=False)
+    except ConfigException as exc:
+        raise K8sConfigError("kubeconfig cannot be used with context %r: %s" % (context, exc))
+    settings = ConnectionSettings(config.host)
+    settings.verify_ssl = config.verify_ssl
+    settings.ssl_ca_cert, settings.cert_file, settings.key_file = config.ssl_ca_cert, config.cert_file, config.key_file
+    settings.proxy = config.proxy
+    settings.delegate = config
+    return settings
+
+
+def resolve_configuration(auth):
+    """ConnectionSettings from module auth options (already merged with the K8S_AUTH_* environment).
+
+    Order: kubeconfig/context when given, else host (+ api_key / client certs), else the in-cluster
+    service account, else ~/.kube/config (or the first file in KUBECONFIG).
+    """
     # An empty value (e.g. K8S_AUTH_KUBECONFIG="") means "not set", as with kubectl.
     auth = {k: v for k, v in (auth or {}).items() if v is not None and v != ""}
     kubeconfig = auth.get("kubeconfig")
     context = auth.get("context")
     host = auth.get("host")
-    config = Configuration()
-
     default_kubeconfig = os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
     in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(
-        "/var/run/secrets/kubernetes.io/serviceaccount/token")
+        os.path.join(SERVICE_ACCOUNT_DIR, "token"))
 
     if kubeconfig is not None or context is not None:
-        _load_kubeconfig(config, kubeconfig if kubeconfig is not None else default_kubeconfig, context)
+        config = load_kubeconfig(kubeconfig if kubeconfig is not None else default_kubeconfig, context)
     elif host:
-        pass  # host with api_key and/or client certificates, set below
+        config = ConnectionSettings(host)
     elif in_cluster:
-        try:
-            incluster_config.load_incluster_config(client_configuration=config)
-        except ConfigException as exc:
-            raise K8sConfigError("in-cluster service account credentials cannot be used: %s" % exc)
+        config = ConnectionSettings("https://%s:%s" % (
+            os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")))
+        if ":" in os.environ["KUBERNETES_SERVICE_HOST"]:  # IPv6
+            config.host = "https://[%s]:%s" % (os.environ["KUBERNETES_SERVICE_HOST"],
+                                               os.environ.get("KUBERNETES_SERVICE_PORT", "443"))
+        config.token_file = os.path.join(SERVICE_ACCOUNT_DIR, "token")
+        config.ssl_ca_cert = os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt")
     elif os.path.exists(default_kubeconfig):
-        _load_kubeconfig(config, default_kubeconfig, None)
+        config = load_kubeconfig(default_kubeconfig, None)
     else:
         raise K8sConfigError(
             "no Kubernetes credentials found: set kubeconfig (or K8S_AUTH_KUBECONFIG), or host and "
@@ -210,9 +357,7 @@ def resolve_configuration(auth):
     if host:
         config.host = host
     if auth.get("api_key"):
-        config.api_key = {"authorization": "Bearer " + auth["api_key"]}
-        config.api_key_prefix = {}
-        config.refresh_api_key_hook = None
+        config.token, config.token_file, config.delegate = auth["api_key"], None, None
     for option, attribute in (("ca_cert", "ssl_ca_cert"), ("client_cert", "cert_file"),
                               ("client_key", "key_file")):
         path = auth.get(option)
@@ -228,35 +373,6 @@ def resolve_configuration(auth):
     if not config.host:
         raise K8sConfigError("host: no API server address could be determined")
     return config
-
-
-def _load_kubeconfig(config, kubeconfig, context):
-    try:
-        if isinstance(kubeconfig, dict):
-            loader = kube_config.KubeConfigLoader(config_dict=kubeconfig, active_context=context)
-            contexts = [c["name"] for c in kubeconfig.get("contexts") or []]
-        else:
-            path = os.path.expanduser(kubeconfig)
-            if not os.path.exists(path):
-                raise K8sConfigError("kubeconfig: file %s does not exist" % path)
-            try:
-                contexts = [c["name"] for c in kube_config.list_kube_config_contexts(path)[0]]
-            except (ConfigException, TypeError, KeyError, ValueError):
-                contexts = []
-            if context and contexts and context not in contexts:
-                raise K8sConfigError(
-                    "context: %r is not in kubeconfig %s; available contexts: %s"
-                    % (context, path, ", ".join(sorted(contexts))))
-            kube_config.load_kube_config(config_file=path, context=context, client_configuration=config,
-                                         persist_config=False)
-            return
-        if context and context not in contexts:
-            raise K8sConfigError("context: %r is not in the kubeconfig; available contexts: %s"
-                                 % (context, ", ".join(sorted(contexts))))
-        loader.load_and_set(config)
-    except ConfigException as exc:
-        raise K8sConfigError("kubeconfig cannot be used%s: %s"
-                             % (" with context %r" % context if context else "", exc))
 
 
 def _ordinal_path(api_version):

@@ -195,3 +195,60 @@ def test_awx_environment_variables_reach_the_options(monkeypatch, tmp_path):
         "K8S_AUTH_SSL_CA_CERT": "ca_cert", "K8S_AUTH_CERT_FILE": "client_cert",
         "K8S_AUTH_KEY_FILE": "client_key", "K8S_AUTH_PROXY": "proxy"}
     assert AUTH_ARG_SPEC["api_key"]["no_log"] is True
+
+
+def test_inline_certificates_become_private_files(tmp_path):
+    import base64
+
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+              "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:7443",
+                                                     "certificate-authority-data": base64.b64encode(b"CA").decode(),
+                                                     "tls-server-name": "kubernetes"}}],
+              "users": [{"name": "u", "user": {"client-certificate-data": base64.b64encode(b"CERT").decode(),
+                                               "client-key-data": base64.b64encode(b"KEY").decode()}}],
+              "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}
+    settings = resolve_configuration({"kubeconfig": config})
+    assert settings.ca_cert_data == "CA" and settings.tls_server_name == "kubernetes"
+    with open(settings.cert_file, "rb") as f:
+        assert f.read() == b"CERT"
+    assert oct(os.stat(settings.key_file).st_mode & 0o777) == "0o600"
+    assert settings.auth_settings() == {}
+
+
+def test_exec_credentials_are_delegated_to_the_kubernetes_library(tmp_path):
+    import json
+
+    credential = json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                             "status": {"token": "from-exec"}})
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+              "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:7443"}}],
+              "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1",
+                                                        "command": "/bin/echo", "args": [credential],
+                                                        "interactiveMode": "Never"}}}],
+              "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}
+    settings = resolve_configuration({"kubeconfig": config})
+    assert settings.delegate is not None
+    assert settings.auth_settings()["BearerToken"]["value"] == "Bearer from-exec"
+
+
+def test_in_cluster_service_account(monkeypatch, tmp_path):
+    (tmp_path / "token").write_text("sa-token\n")
+    (tmp_path / "ca.crt").write_text("CA")
+    monkeypatch.setattr(k8s_client, "SERVICE_ACCOUNT_DIR", str(tmp_path))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    settings = resolve_configuration({})
+    assert settings.host == "https://10.96.0.1:443"
+    assert settings.ssl_ca_cert == str(tmp_path / "ca.crt")
+    assert settings.auth_settings()["BearerToken"]["value"] == "Bearer sa-token"
+
+
+def test_client_module_does_not_import_kubernetes():
+    import subprocess
+    import sys
+
+    code = ("import sys; import ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client; "
+            "print('kubernetes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert out.stdout.strip() == "False", out.stderr
