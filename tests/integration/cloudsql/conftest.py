@@ -26,6 +26,8 @@ from cryptography.x509.oid import NameOID
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TESTS, "fakes"))
+# Test modules import cloudsql_support; works with pytest's prepend and importlib import modes.
+sys.path.insert(0, HERE)
 
 from cloudsql_api import FakeCloudSql  # noqa: E402
 
