@@ -103,9 +103,13 @@ def tls_material(tmp_path_factory):
     ca_key, ca_cert = make_ca("Google Cloud SQL Server CA (test)")
     server_key, server_cert = make_server_cert(ca_key, ca_cert, "%s:test-instance" % PROJECT)
     _other_key, other_ca = make_ca("Some other CA")
+    # A client certificate signed by the same CA, as Cloud SQL issues for
+    # TRUSTED_CLIENT_CERTIFICATE_REQUIRED instances.
+    client_key, client_cert = make_server_cert(ca_key, ca_cert, "x509user")
     paths = {}
     for name, text in (("ca.pem", _pem_cert(ca_cert)), ("server-cert.pem", _pem_cert(server_cert)),
-                       ("server-key.pem", _pem_key(server_key))):
+                       ("server-key.pem", _pem_key(server_key)), ("client-cert.pem", _pem_cert(client_cert)),
+                       ("client-key.pem", _pem_key(client_key))):
         path = directory / name
         path.write_text(text)
         os.chmod(path, 0o600)
@@ -235,6 +239,7 @@ def mariadb(tls_material):
         cur.execute("CREATE DATABASE appdb CHARACTER SET utf8mb4")
         cur.execute("CREATE USER 'app'@'%%' IDENTIFIED BY %s REQUIRE SSL", (app_password,))
         cur.execute("GRANT ALL ON appdb.* TO 'app'@'%'")
+        cur.execute("CREATE USER 'x509user'@'%%' IDENTIFIED BY %s REQUIRE X509", (app_password,))
     conn.close()
     server = MariaDB(port, sock, "app", app_password, "appdb", process, datadir)
     yield server

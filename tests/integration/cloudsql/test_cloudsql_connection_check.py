@@ -62,3 +62,15 @@ def test_hostname_check_fails_for_an_ip_not_in_the_certificate(run_playbook, gcp
     run = run_playbook(_tasks(gcp, mariadb, mariadb.app_password, check_hostname=True))
     assert run.rc != 0
     assert "TLS verification failed" in last_result(run)["msg"]
+
+
+def test_client_certificate_for_a_user_that_requires_one(run_playbook, gcp, mariadb, tls_material):
+    paths = tls_material["paths"]
+    base = {"login_user": "x509user", "database": None}
+    without = run_playbook(_tasks(gcp, mariadb, mariadb.app_password, **base))
+    assert without.rc != 0
+    assert "Access denied" in last_result(without)["msg"]
+    with_cert = run_playbook(_tasks(gcp, mariadb, mariadb.app_password, client_cert=paths["client-cert.pem"],
+                                    client_key=paths["client-key.pem"], **base))
+    assert with_cert.rc == 0, with_cert.stdout
+    assert last_result(with_cert)["select_1"] == 1
