@@ -7,6 +7,7 @@ Every assertion reads the real state: the API for objects, SQL on the servers fo
 In the sandbox the harness (tools/localkube/dbrunner.py), not a container, runs each mariadbd.
 """
 import base64
+import json
 import os
 import time
 
@@ -152,6 +153,22 @@ def test_deploy_check_real_and_idempotent(playbook, deploy_vars, cluster_namespa
     assert_ok(again)
     assert again.stats["changed"] == 0, changed_tasks(again)
     assert report(again)["changes"] == []
+
+
+def test_port_forward_mode_reaches_the_pods_through_the_api_server(playbook, deploy_vars, state):
+    run = playbook(DEPLOY, extra_vars=dict(deploy_vars, mysql_cluster_connect="port_forward"))
+    assert_ok(run)
+    assert run.stats["changed"] == 0, changed_tasks(run)
+    rep = report(run)
+    assert {m["address"].rsplit(":", 1)[0] for m in rep["members"]} == {"127.0.0.1"}
+    assert rep["verified"] is True
+    opened = [r for r in run.results if "Open port-forward tunnels" in (r["_task"] or "")]
+    assert opened, [r["_task"] for r in run.results]
+    pid = json.loads(opened[0]["stdout"])["pid"]
+    deadline = time.monotonic() + 10  # the role closes its tunnels at the end of the run
+    while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not os.path.exists("/proc/%d" % pid)
 
 
 def test_scale_out_in_and_out_reuses_claims(playbook, deploy_vars, cluster_namespace, api, state):
