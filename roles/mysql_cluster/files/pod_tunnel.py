@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Local TCP tunnels to pods through the API server's port-forward (mysql_cluster_connect=port_forward).
 
@@ -66,7 +65,7 @@ def serve_connection(core, namespace, pod, port, conn):
 
 def accept_loop(core, namespace, pod, port, listener):
     while True:
-        conn, _ = listener.accept()
+        conn = listener.accept()[0]
         threading.Thread(target=serve_connection, args=(core, namespace, pod, port, conn), daemon=True).start()
 
 

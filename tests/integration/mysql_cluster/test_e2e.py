@@ -145,6 +145,11 @@ def test_deploy_check_real_and_idempotent(playbook, deploy_vars, cluster_namespa
         assert sql(host, password, "SELECT @@read_only")[0][0] == 1
         server_ids.add(sql(host, password, "SELECT @@server_id")[0][0])
     assert server_ids == {100, 101, 102}  # base 100 + ordinal, from the role's ConfigMap
+    # The read Service selects the pods the role labelled replicas.
+    replicas = api[0].list_namespaced_pod(ns, label_selector="statefuldb.io/role=replica").items
+    assert sorted(p.metadata.name for p in replicas) == ["mysql-1", "mysql-2"]
+    read = api[0].read_namespaced_service(NAME + "-read", ns)
+    assert read.spec.selector["statefuldb.io/role"] == "replica" and read.spec.cluster_ip != "None"
 
     again_check = playbook(DEPLOY, check=True, extra_vars=deploy_vars)
     assert_ok(again_check)
