@@ -320,6 +320,7 @@ class Server:
         self.datadir = None
         self.error = None
         self.log_offset = 0
+        self.started_at = 0.0
 
     @property
     def cnf_path(self):
@@ -409,6 +410,7 @@ class Server:
                  MARIADBD, "--defaults-file=" + self.cnf_path, "--user=root"] + extra,
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
             out.close()
+            self.started_at = time.monotonic()
             log.info("%s: mariadbd pid %d at %s:%d (server_id %d, datadir %s)",
                      self.key, self.proc.pid, self.ip, self.port, server_id, self.datadir)
         except Exception as exc:  # reported in status and retried with back-off, like a kubelet
@@ -547,6 +549,8 @@ class Runner:
                 if server.exited():
                     code = server.proc.returncode
                     server.proc = None
+                    if time.monotonic() - server.started_at > 60:
+                        server.restarts = 0  # ran fine for a while: back-off starts over, as in a kubelet
                     server.schedule_retry()
                     server.error = "mariadbd exited with %s; restarting (like restartPolicy: Always)" % code
                     log.warning("%s: %s", key, server.error)
