@@ -579,7 +579,12 @@ class Runner:
                     self.apply_event(kind, obj)
             except queue.Empty:
                 pass
-            self.reconcile()
+            try:
+                self.reconcile()
+            except OSError as exc:  # e.g. the state folder removed under us: log, keep serving
+                log.warning("reconcile failed: %s", exc)
+                os.makedirs(RUNNER_DIR, exist_ok=True)
+                self.stopping.wait(1)
         self.shutdown()
 
     def shutdown(self):
