@@ -13,7 +13,7 @@ description:
   - An existing Service with a cluster IP cannot become headless in place; that fails naming
     C(spec.clusterIP) unless O(recreate=orphan) (delete and create again).
 author:
-  - statefuldb.k8s maintainers
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
 options:

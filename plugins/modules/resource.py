@@ -12,7 +12,7 @@ description:
     of what changed.
   - Secret values are masked in the result and the diff.
 author:
-  - statefuldb.k8s maintainers
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
 options:

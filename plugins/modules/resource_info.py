@@ -11,7 +11,7 @@ description:
   - "For Secrets the C(data) values are returned as the API gives them (base64); tasks that read them
     should set C(no_log: true)."
 author:
-  - statefuldb.k8s maintainers
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
 options:

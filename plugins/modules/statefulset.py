@@ -16,7 +16,7 @@ description:
   - Changing a field Kubernetes does not allow to change (selector, serviceName, volumeClaimTemplates,
     podManagementPolicy) fails with a message naming the field, unless O(recreate=orphan).
 author:
-  - statefuldb.k8s maintainers
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
   - statefuldb.k8s.k8s_wait

@@ -11,7 +11,7 @@ description:
   - Fails clearly when the governing Service is not headless, or when O(service) is not the StatefulSet's
     C(spec.serviceName) (the DNS names would not resolve).
 author:
-  - statefuldb.k8s maintainers
+  - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
 options:

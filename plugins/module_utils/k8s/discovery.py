@@ -124,7 +124,7 @@ def service_pods(slices, service, namespace, cluster_domain="cluster.local", sta
 
 
 def _trailing_ordinal(name):
-    head, _, tail = name.rpartition("-")
+    head, _sep, tail = name.rpartition("-")
     return int(tail) if head and tail.isdigit() else None
 
 

@@ -482,7 +482,7 @@ class RolloutWaiter:
                 if item[0] == "error":
                     raise item[2]
                 if item[0] == "sync":
-                    _, kind, items = item
+                    kind, items = item[1], item[2]
                     if kind == "StatefulSet":
                         self.sts = items[0] if items else None
                         if self.sts is None and until == "ready":
@@ -503,7 +503,7 @@ class RolloutWaiter:
                             self._note_pod("ADDED", obj)
                     synced.add(kind)
                     continue
-                _, kind, event_type, obj = item
+                kind, event_type, obj = item[1], item[2], item[3]
                 if kind == "StatefulSet":
                     self.sts = None if event_type == "DELETED" else obj
                     if self.sts is None and until == "ready":

@@ -57,8 +57,8 @@ def test_statefulset_info(playbook, namespace, core):
     assert info["pods"][1]["pvcs"][0]["phase"] == "Bound"
     assert info["pods"][1]["ip"] == core.read_namespaced_pod("db-1", namespace).status.pod_ip
 
-    wrong = only_result(playbook([{"statefuldb.k8s.statefulset_info": {"name": "db", "namespace": namespace,
-                                                                          "service": "other"}}]))
+    wrong_service = {"name": "db", "namespace": namespace, "service": "other"}
+    wrong = only_result(playbook([{"statefuldb.k8s.statefulset_info": wrong_service}]))
     assert "governed by Service 'db'" in wrong["msg"]
 
 
@@ -94,8 +94,8 @@ def test_resource_secret_masked_four_times_and_info(playbook, namespace, core):
     assert result["diff"]["after"]["data"]["password"] == "******** (changed)"
     assert "n3w-value-abc" not in run.stdout and base64.b64encode(b"n3w-value-abc").decode() not in run.stdout
 
-    info = only_result(playbook([{"statefuldb.k8s.resource_info": {"kind": "Secret", "namespace": namespace,
-                                                                      "name": "creds"}, "no_log": False}]))
+    read = {"kind": "Secret", "namespace": namespace, "name": "creds"}
+    info = only_result(playbook([{"statefuldb.k8s.resource_info": read, "no_log": False}]))
     assert base64.b64decode(info["resources"][0]["data"]["password"]) == b"n3w-value-abc"
 
     absent = [only_result(playbook([{"statefuldb.k8s.resource": dict(changed, state="absent")}], check=check))

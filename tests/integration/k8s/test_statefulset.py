@@ -3,6 +3,14 @@ import json
 
 from conftest import only_result, pod_names, pvc_uids, sts_task
 
+
+def with_base(**overrides):
+    """BASE with some options replaced."""
+    options = dict(BASE)
+    options.update(overrides)
+    return options
+
+
 BASE = {"image": "registry.example/mariadb:11.4", "replicas": 3, "wait_timeout": 180,
         "volume_claim_templates": [{"name": "data", "size": "1Gi", "mount_path": "/var/lib/mysql"}]}
 
@@ -61,7 +69,7 @@ def test_create_scale_in_and_out_keeps_pvcs(playbook, namespace, apps, core):
 
 def test_update_with_partition_and_diff(playbook, namespace, apps, core):
     assert playbook([sts_task(namespace, **BASE)]).rc == 0
-    changed = dict(BASE, image="registry.example/mariadb:11.8", partition=2)
+    changed = with_base(image="registry.example/mariadb:11.8", partition=2)
     outcomes = four_times(playbook, [sts_task(namespace, **changed)], diff=True)
     diff = outcomes[1]["diff"]
     assert "11.8" in json.dumps(diff["after"]) and "11.4" in json.dumps(diff["before"])
@@ -81,7 +89,7 @@ def test_immutable_field_error_then_recreate_orphan(playbook, namespace, apps, c
     pods_before = {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod(namespace).items}
     claims_before = pvc_uids(core, namespace)
 
-    parallel = dict(BASE, pod_management_policy="Parallel")
+    parallel = with_base(pod_management_policy="Parallel")
     run = playbook([sts_task(namespace, **parallel)])
     failed = only_result(run)
     assert run.rc != 0 and failed["failed"]
@@ -98,8 +106,8 @@ def test_immutable_field_error_then_recreate_orphan(playbook, namespace, apps, c
 
 
 def test_larger_storage_expands_claims_with_recreate(playbook, namespace, core, apps):
-    assert playbook([sts_task(namespace, **dict(BASE, replicas=2))]).rc == 0
-    bigger = dict(BASE, replicas=2, volume_claim_templates=[{"name": "data", "size": "2Gi",
+    assert playbook([sts_task(namespace, **with_base(replicas=2))]).rc == 0
+    bigger = with_base(replicas=2, volume_claim_templates=[{"name": "data", "size": "2Gi",
                                                             "mount_path": "/var/lib/mysql"}])
     refused = only_result(playbook([sts_task(namespace, **bigger)]))
     assert "spec.volumeClaimTemplates" in refused["msg"] and "larger storage request" in refused["msg"]
@@ -131,8 +139,8 @@ def test_absent_keeps_pvcs_then_delete_pvcs(playbook, namespace, apps, core):
 
 
 def test_stall_names_the_stuck_ordinal_and_why(playbook, namespace, apps):
-    broken = dict(BASE, replicas=2, wait_timeout=60, stall_timeout=6,
-                  volume_claim_templates=[{"name": "data", "size": "1Gi", "storage_class": "does-not-exist"}])
+    broken = with_base(replicas=2, wait_timeout=60, stall_timeout=6,
+                       volume_claim_templates=[{"name": "data", "size": "1Gi", "storage_class": "does-not-exist"}])
     run = playbook([sts_task(namespace, **broken)])
     result = only_result(run)
     assert run.rc != 0

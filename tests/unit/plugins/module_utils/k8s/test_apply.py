@@ -109,12 +109,12 @@ def test_secret_values_masked_in_diff_and_result():
     assert "b2xk" not in repr(make_diff(None, secret({"pw": "b2xk"})))
 
 
-VCT = [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
-                                              "resources": {"requests": {"storage": "1Gi"}}}}]
+VCT = [{"metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]
 VCT_BIG = [{"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": "2Gi"}}}}]
-LIVE_VCT = [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
-                                                   "volumeMode": "Filesystem",
-                                                   "resources": {"requests": {"storage": "1024Mi"}}}}]
+LIVE_VCT = [{"metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard", "volumeMode": "Filesystem",
+                      "resources": {"requests": {"storage": "1024Mi"}}}}]
 
 IMMUTABLE_CASES = [
     ("same templates (server defaults ignored)", {"templates": VCT}, {"templates": LIVE_VCT}, []),

@@ -42,8 +42,8 @@ def test_replicas_alone_is_a_scale():
 BAD_INPUT = [
     ("invalid name", params(name="Bad_Name", namespace="data", image="x"), "name: 'Bad_Name' is not a valid DNS-1123"),
     ("negative replicas", params(name="db", namespace="data", image="x", replicas=-1), "replicas must be 0 or more"),
-    ("wrong kind", params(namespace="data", definition={"apiVersion": "apps/v1", "kind": "Deployment",
-                                                         "metadata": {"name": "db"}}),
+    ("wrong kind", params(namespace="data",
+                          definition={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db"}}),
      "definition.kind must be StatefulSet, got 'Deployment'"),
     ("missing namespace", params(name="db", image="x"), "namespace is required"),
     ("invalid namespace", params(name="db", namespace="Data", image="x"), "metadata.namespace: 'Data'"),
@@ -53,8 +53,8 @@ BAD_INPUT = [
                                        partition=1), "partition only applies"),
     ("template without size", params(name="db", namespace="data", image="x", volume_claim_templates=[{"name": "d"}]),
      "volume_claim_templates[0].size is required"),
-    ("name mismatch", params(name="db", namespace="data", definition={"apiVersion": "apps/v1", "kind": "StatefulSet",
-                                                                       "metadata": {"name": "other"}}),
+    ("name mismatch", params(name="db", namespace="data",
+                             definition={"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "other"}}),
      "differs from definition.metadata.name"),
     ("bad YAML", params(name="db", namespace="data", definition="kind: [unclosed"), "definition is not valid YAML"),
 ]

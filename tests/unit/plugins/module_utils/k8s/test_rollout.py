@@ -41,8 +41,8 @@ STATUS_CASES = [
      "1 of 2 pod(s) at ordinals >= partition 1 updated"),
     ("partition beyond replicas: nothing to update", {"partition": 5, "updated": 0, "current": "r1", "update": "r2"},
      True, "ready"),
-    ("OnDelete: old revision pods are fine", {"strategy": "OnDelete", "updated": 0, "current": "r1",
-                                             "update": "r2"}, True, "ready"),
+    ("OnDelete: old revision pods are fine",
+     {"strategy": "OnDelete", "updated": 0, "current": "r1", "update": "r2"}, True, "ready"),
     ("OnDelete: still needs ready pods", {"strategy": "OnDelete", "ready": 1, "available": 1}, False,
      "1 of 3 pod(s) ready"),
 ]
