@@ -7,7 +7,8 @@
             SQL wait, replication, verify) for 3 members;
   overhead  deploy - floor: what the role adds on top of the StatefulSet becoming Ready
             (goal < 10 s). In the sandbox it includes initialising three MariaDB data directories;
-  re-run    the same playbook again on the healthy cluster, changed=0 (goal < 15 s).
+  re-run    the same playbook again on the healthy cluster, changed=0, median of three runs
+            (goal < 15 s).
 
 Prints a markdown table and writes bench/results/mysql.json. Runnable alone:
   .venv/bin/python bench/mysql_bench.py        (the control plane must be up: make cluster)
@@ -107,7 +108,9 @@ def main():
                             floor_pb, "--tags", "cleanup"], cwd=REPO, env=env(), check=True, capture_output=True)
         extra = {"mysql_cluster_namespace": ns_role, "mysql_cluster_sandbox_db": True, "mysql_cluster_replicas": 3}
         deploy, deploy_changed = play(DEPLOY, extra)
-        rerun, rerun_changed = play(DEPLOY, extra)
+        reruns = [play(DEPLOY, extra) for _ in range(3)]
+        rerun = sorted(t for t, _ in reruns)[1]  # median of three
+        rerun_changed = max(c for _, c in reruns)
         play(TEARDOWN, dict(extra, delete_data=True))
     finally:
         for ns in (ns_floor, ns_role):
@@ -119,7 +122,8 @@ def main():
         "floor_statefulset_ready_s": round(floor, 2),
         "deploy_3_members_s": round(deploy, 2), "deploy_changed": deploy_changed,
         "role_overhead_s": round(overhead, 2), "overhead_goal_s": GOALS["overhead"],
-        "noop_rerun_s": round(rerun, 2), "noop_rerun_changed": rerun_changed, "noop_goal_s": GOALS["noop_rerun"],
+        "noop_rerun_s": round(rerun, 2), "noop_rerun_all_s": [round(t, 2) for t, _ in reruns],
+        "noop_rerun_changed": rerun_changed, "noop_goal_s": GOALS["noop_rerun"],
     }
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "mysql.json"), "w") as f:
@@ -128,7 +132,7 @@ def main():
         ("StatefulSet alone Ready (floor, statefuldb.k8s.statefulset wait)", floor, None),
         ("playbooks/mysql_cluster.yml, 3 members, end to end", deploy, None),
         ("role overhead = deploy - floor", overhead, GOALS["overhead"]),
-        ("no-op re-run (changed=%d)" % rerun_changed, rerun, GOALS["noop_rerun"]),
+        ("no-op re-run, median of 3 (changed=%d)" % rerun_changed, rerun, GOALS["noop_rerun"]),
     ]
     print("| step | seconds | goal |")
     print("|---|---:|---|")

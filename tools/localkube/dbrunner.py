@@ -456,6 +456,7 @@ class Runner:
         self.podnet = podnet
         self.pods = {}      # key -> Ready pod we want a server for
         self.servers = {}   # key -> Server
+        self.duplicates = {}  # key -> why no server runs for this Ready pod
         self.events = queue.Queue()
         self.stopping = threading.Event()
         self.hosts_path = os.path.join("/etc/netns", podnet.NETNS, "hosts")
@@ -483,7 +484,9 @@ class Runner:
 
     def write_status(self):
         data = {"pid": os.getpid(), "updated": time.time(),
-                "servers": [s.status() for s in sorted(self.servers.values(), key=lambda s: s.key)]}
+                "servers": [s.status() for s in sorted(self.servers.values(), key=lambda s: s.key)]
+                + [{"pod": key, "ip": self.pods[key].status.pod_ip, "port": None, "pid": None, "state": "error",
+                    "restarts": 0, "error": msg} for key, msg in sorted(self.duplicates.items()) if key in self.pods]}
         tmp = STATUS_FILE + ".tmp"
         with open(tmp, "w") as f:
             json.dump(data, f, indent=1)
@@ -539,6 +542,18 @@ class Runner:
             self.write_hosts()  # before any start: a new replica must resolve its source at once
         for key, pod in self.pods.items():
             server = self.servers.get(key)
+            holder = next((s for s in self.servers.values() if s.ip == pod.status.pod_ip and s.key != key), None)
+            if server is None and holder is not None:
+                # Two pods with one IP (the pod IP allocator handed it out twice): only one server
+                # can bind it. Say so instead of crash-looping; start when the IP is free.
+                message = "pod IP %s is also the IP of %s; not starting a second server on it" % (
+                    pod.status.pod_ip, holder.key)
+                if self.duplicates.get(key) != message:
+                    log.error("%s: %s", key, message)
+                    self.duplicates[key] = message
+                    changed = True
+                continue
+            self.duplicates.pop(key, None)
             if server is None:
                 server = self.servers[key] = Server(pod, self.cluster, self.podnet)
                 server.start()

@@ -57,3 +57,21 @@ def test_first_start_sets_the_root_password_quoted_and_outside_the_binary_log():
     assert "ALTER USER 'root'@'localhost' IDENTIFIED BY 'it\\'s\\\\x';" in sql
     assert "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY 'it\\'s\\\\x';" in sql
     assert sql[-1] == "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"
+
+
+def test_a_second_pod_with_the_same_ip_gets_no_server_and_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(dbrunner, "STATUS_FILE", str(tmp_path / "status.json"))
+    monkeypatch.setattr(dbrunner, "RUNNER_DIR", str(tmp_path))
+    runner = dbrunner.Runner.__new__(dbrunner.Runner)
+    runner.hosts_path = str(tmp_path / "netns-hosts")
+    runner.duplicates = {}
+    holder = NS(key="demo/mysql-0", ip="10.244.2.6", uid="uid-mysql-0", exited=lambda: False, proc=object(),
+                finish_first_start=lambda: None,
+                status=lambda: {"pod": "demo/mysql-0"})
+    runner.servers = {"demo/mysql-0": holder}
+    runner.pods = {"demo/mysql-0": pod("mysql-0", ns="demo", ip="10.244.2.6"),
+                   "bench/mysql-0": pod("mysql-0", ns="bench", ip="10.244.2.6")}
+    runner.reconcile()
+    assert list(runner.servers) == ["demo/mysql-0"]
+    assert runner.duplicates == {
+        "bench/mysql-0": "pod IP 10.244.2.6 is also the IP of demo/mysql-0; not starting a second server on it"}
