@@ -160,6 +160,10 @@ recreated:
   description: Whether the StatefulSet was deleted with orphaned pods and created again.
   returned: always
   type: bool
+watch_resumes:
+  description: How often a watch was resumed during the wait (dropped connection, API server restart, 410 Gone).
+  returned: always
+  type: int
 api_requests:
   description: API requests this task sent.
   returned: always

@@ -45,12 +45,13 @@ class Outcome:
         self.pvcs_deleted = []
         self.warnings = []
         self.recreated = False
+        self.watch_resumes = 0
 
     def as_dict(self):
         return {"changed": self.changed, "statefulset": result_view(self.statefulset) or {},
                 "timeline": self.timeline, "wait_seconds": self.wait_seconds, "pvcs_kept": self.pvcs_kept,
                 "pvcs_expanded": self.pvcs_expanded, "pvcs_deleted": self.pvcs_deleted,
-                "recreated": self.recreated}
+                "recreated": self.recreated, "watch_resumes": self.watch_resumes}
 
 
 def storage_growth(desired, current):
@@ -137,6 +138,7 @@ def _wait(client, outcome, sts, wait_timeout, stall_timeout, log, until="ready")
     outcome.timeline = result.timeline or outcome.timeline
     outcome.wait_seconds = round(outcome.wait_seconds + result.wait_seconds, 3)
     outcome.warnings.extend(result.warnings)
+    outcome.watch_resumes += getattr(result, "watch_resumes", 0)
     outcome.warnings.extend("OrderedReady order not kept: %s" % p for p in result.order_problems)
     if result.statefulset is not None:
         outcome.statefulset = result.statefulset

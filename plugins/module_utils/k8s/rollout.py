@@ -409,6 +409,7 @@ class RolloutWaiter:
         self.sts = None
         self.pods = {}
         self.warnings = []
+        self.watches = []
 
     def _progress_key(self):
         status = (self.sts or {}).get("status") or {}
@@ -442,6 +443,7 @@ class RolloutWaiter:
         sts_watch = _Watch(self.client, "apps/v1", "StatefulSet", self.namespace, events, stop, deadline,
                            field_selector="metadata.name=%s" % self.name)
         sts_watch.start()
+        self.watches = [sts_watch]
         pod_watch = None
         synced = set()
         last_progress_key = None
@@ -491,12 +493,14 @@ class RolloutWaiter:
                             pod_watch = _Watch(self.client, "v1", "Pod", self.namespace, events, stop, deadline,
                                                label_selector=selector_string(self.sts["spec"].get("selector")))
                             pod_watch.start()
+                            self.watches.append(pod_watch)
                         if self.sts is None and until != "ready" and pod_watch is None:
                             # Pods may outlive an orphaning delete; only "deleted" cares about them.
                             if until == "deleted":
                                 pod_watch = _Watch(self.client, "v1", "Pod", self.namespace, events, stop,
                                                    deadline, label_selector=None)
                                 pod_watch.start()
+                                self.watches.append(pod_watch)
                     else:
                         self.pods = {}
                         for obj in items:
@@ -546,8 +550,10 @@ class RolloutWaiter:
                 pass  # the wait succeeded; an incomplete timeline is not worth failing for
         timeline = build_timeline(self.name, self.pods)
         problems = order_violations(self.sts, self.pods) if self.sts else []
-        return WaitResult(self.sts, timeline, round(self.clock() - started, 3), self.warnings, problems,
-                          self.client.request_count)
+        result = WaitResult(self.sts, timeline, round(self.clock() - started, 3), self.warnings, problems,
+                            self.client.request_count)
+        result.watch_resumes = sum(w.reconnects + w.relists for w in self.watches)
+        return result
 
     def _diagnose(self):
         """(ordinal, message) for the stuck ordinal, reading pods/PVCs/events once."""

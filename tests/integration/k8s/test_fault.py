@@ -46,6 +46,7 @@ def test_wait_survives_apiserver_restart(playbook, namespace, apps, core):
     assert outcome["run"].rc == 0, result.get("msg")
     assert result["changed"] is True
     assert result["wait_seconds"] >= 25
+    assert result["watch_resumes"] >= 1  # the restart really happened during the wait
     sts = apps.read_namespaced_stateful_set("db", namespace)
     assert sts.status.available_replicas == 2 and sts.status.ready_replicas == 2
     assert [row["ordinal"] for row in result["timeline"]] == [0, 1]

@@ -291,6 +291,7 @@ def test_waiter_finishes_on_the_event_that_makes_it_ready_and_resumes_dropped_wa
     assert result.wait_seconds < 5
     assert client.list_calls.count("Pod") >= 2  # initial list + re-list after 410
     assert ("StatefulSet", "1") in client.watch_calls  # resumed from the listed resourceVersion
+    assert result.watch_resumes == 2  # one reconnect, one re-list
 
 
 def test_waiter_stall_names_the_stuck_ordinal():
