@@ -225,7 +225,7 @@ def ensure_absent(client, name, namespace, params, check_mode, log=None):
     outcome.changed = True
     outcome.diff = {"before": make_diff(current, None)["before"], "after": {}}
     outcome.statefulset = current
-    claims = claims_of(client, current) if (params.get("delete_pvcs") or params.get("wait") or check_mode) else []
+    claims = claims_of(client, current)
     if check_mode:
         client.delete("apps/v1", "StatefulSet", name, namespace, dry_run=True)
         if params.get("delete_pvcs"):
