@@ -1,5 +1,10 @@
 """Fixtures and helpers for the Kubernetes module tests (need the local control plane, tools/localkube)."""
+import os
+import sys
+
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -21,24 +26,3 @@ def discovery_api(k8s_client):
     from kubernetes import client
 
     return client.DiscoveryV1Api(k8s_client)
-
-
-def sts_task(namespace, name="db", register="out", **options):
-    args = {"name": name, "namespace": namespace}
-    args.update(options)
-    return {"name": "statefulset %s" % name, "statefuldb.k8s.statefulset": args, "register": register}
-
-
-def only_result(run):
-    """The module's result of the single task of a run (fails the test with the output if it is missing)."""
-    results = run.results
-    assert results, "no task result; rc=%s\nstdout=%s\nstderr=%s" % (run.rc, run.stdout[-3000:], run.stderr[-3000:])
-    return results[-1]
-
-
-def pod_names(core, namespace):
-    return sorted(p.metadata.name for p in core.list_namespaced_pod(namespace).items)
-
-
-def pvc_uids(core, namespace):
-    return {c.metadata.name: c.metadata.uid for c in core.list_namespaced_persistent_volume_claim(namespace).items}

@@ -2,7 +2,7 @@
 import json
 import os
 
-from conftest import only_result
+from k8s_helpers import only_result
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PKI = os.path.join(REPO, ".localkube", "pki")

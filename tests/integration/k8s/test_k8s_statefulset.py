@@ -1,7 +1,7 @@
 """statefuldb.k8s.statefulset against the local control plane: every change four times, real state checked."""
 import json
 
-from conftest import only_result, pod_names, pvc_uids, sts_task
+from k8s_helpers import only_result, pod_names, pvc_uids, sts_task
 
 
 def with_base(**overrides):

@@ -1,7 +1,7 @@
 """headless_service, statefulset_info, resource and resource_info against the local control plane."""
 import base64
 
-from conftest import only_result, sts_task
+from k8s_helpers import only_result, sts_task
 
 STS = {"image": "registry.example/mariadb:11.4", "replicas": 2, "labels": {"app": "db"},
        "volume_claim_templates": [{"name": "data", "size": "1Gi"}]}

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from conftest import only_result, sts_task
+from k8s_helpers import only_result, sts_task
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 LOCALKUBE = os.path.join(REPO, "tools", "localkube", "localkube.py")
