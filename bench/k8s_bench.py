@@ -19,6 +19,7 @@ Usage: .venv/bin/python bench/k8s_bench.py   (prints a markdown table, writes be
 import http.server
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -193,6 +194,7 @@ class Bench:
     def cleanup(self):
         for name in self.namespaces:
             self.direct.delete("v1", "Namespace", name)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def play(self, label, tasks, **kwargs):
         self.proxy.label = label
