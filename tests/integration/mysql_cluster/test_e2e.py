@@ -9,10 +9,13 @@ In the sandbox the harness (tools/localkube/dbrunner.py), not a container, runs 
 import base64
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pymysql
 import pytest
+import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")
@@ -174,6 +177,38 @@ def test_port_forward_mode_reaches_the_pods_through_the_api_server(playbook, dep
     while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not os.path.exists("/proc/%d" % pid)
+
+
+def test_controller_inside_the_pod_network_uses_dns_names(kubeconfig, deploy_vars, api, tmp_path):
+    """Like an AWX job pod: ansible-playbook runs in the pod network, reaches the API server at the
+    `kubernetes` Service's endpoint and, by default (auto), the servers by their DNS names."""
+    endpoints = api[0].read_namespaced_endpoints("kubernetes", "default")
+    address, port = endpoints.subsets[0].addresses[0].ip, endpoints.subsets[0].ports[0].port
+    with open(kubeconfig) as f:
+        config = yaml.safe_load(f)
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = "https://%s:%d" % (address, port)
+    in_cluster_kubeconfig = tmp_path / "kubeconfig"
+    in_cluster_kubeconfig.write_text(json.dumps(config))
+    env = dict(os.environ, KUBERNETES_SERVICE_HOST=address, K8S_AUTH_KUBECONFIG=str(in_cluster_kubeconfig),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(deploy_vars))
+    proc = subprocess.run(["ip", "netns", "exec", "statefuldb-pods",
+                           os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                           "-i", "localhost,", "-c", "local", DEPLOY, "-e", "@%s" % extra],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    assert data["stats"]["localhost"]["changed"] == 0
+    facts = [h["ansible_facts"]["mysql_cluster_report"] for t in data["plays"][0]["tasks"]
+             for h in t["hosts"].values() if "mysql_cluster_report" in h.get("ansible_facts", {})]
+    ns = deploy_vars["mysql_cluster_namespace"]
+    assert [m["address"] for m in facts[0]["members"]] == [
+        "mysql-%d.mysql.%s.svc.cluster.local:3306" % (i, ns) for i in range(3)]
+    assert facts[0]["summary"][0].endswith("connected by dns")
 
 
 def test_scale_out_in_and_out_reuses_claims(playbook, deploy_vars, cluster_namespace, api, state):
