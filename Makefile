@@ -38,9 +38,11 @@ cluster: system-deps
 	$(LOCALKUBE) up
 
 cluster-down:
+	-python3 tools/localkube/dbrunner.py stop
 	$(LOCALKUBE) down
 
 cluster-reset:
+	-python3 tools/localkube/dbrunner.py stop
 	$(LOCALKUBE) reset
 
 cluster-status:

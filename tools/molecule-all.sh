@@ -3,6 +3,8 @@
 set -u
 cd "$(git rev-parse --show-toplevel)" || exit 1
 root=$PWD
+# Molecule calls ansible-config and ansible-playbook by name.
+export PATH="$root/.venv/bin:$PATH"
 status=0 ran=0
 for scenario_dir in roles/*/molecule/*/; do
   [ -f "$scenario_dir/molecule.yml" ] || continue

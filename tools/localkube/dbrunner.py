@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Sandbox database runner: a real MariaDB server behind each Ready pod that asks for one.
 
 In the sandbox THE HARNESS, NOT A CONTAINER, RUNS THE DATABASE. KWOK marks pods Running/Ready
