@@ -186,8 +186,8 @@ class Bench:
 
     def namespace(self, tag):
         name = "bench-%s-%s" % (tag, uuid.uuid4().hex[:5])
-        self.direct.create("v1", "Namespace", None, {"apiVersion": "v1", "kind": "Namespace",
-                                                      "metadata": {"name": name}})
+        manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        self.direct.create("v1", "Namespace", None, manifest)
         self.namespaces.append(name)
         return name
 
@@ -409,8 +409,9 @@ def render(data):
          "%d (sts %d, svc %d incl. 1 EndpointSlice read)" % (noop["ours"]["total"], noop["ours"]["statefulset_task"],
                                                              noop["ours"]["headless_service_task"]),
          "%d" % noop["kubernetes.core"]["total"], "%d" % noop["kubectl"]["total"],
-         "%s of kubernetes.core, %s of kubectl" % (ratio(noop["ours"]["total"], noop["kubernetes.core"]["total"]),
-                                                  ratio(noop["ours"]["total"], noop["kubectl"]["total"]))),
+         "%s of kubernetes.core, %s of kubectl" % (
+             ratio(noop["ours"]["total"], noop["kubernetes.core"]["total"]),
+             ratio(noop["ours"]["total"], noop["kubectl"]["total"]))),
         ("Last pod Ready -> task returns, median of 3, s (goal < 0.25)", "%.3f" % lag["ours"]["median_seconds"],
          "%.3f" % lag["kubernetes.core"]["median_seconds"], "%.3f" % lag["kubectl"]["median_seconds"],
          "%s of kubernetes.core, %s of kubectl" % (

@@ -9,8 +9,9 @@ cd "$root"
 .venv/bin/ansible-galaxy collection build --output-path "$tmp/dist" --force >/dev/null
 tarball=$(ls "$tmp"/dist/statefuldb-k8s-*.tar.gz)
 echo "built $(basename "$tarball") ($(du -h "$tarball" | cut -f1))"
-.venv/bin/ansible-galaxy collection install -p "$tmp/installed" "$tarball" >/dev/null
+# Only the fresh install may be visible (not the checkout's .collections link).
 export ANSIBLE_COLLECTIONS_PATH="$tmp/installed"
+.venv/bin/ansible-galaxy collection install --force -p "$tmp/installed" "$tarball" >/dev/null 2>&1
 status=0
 for f in plugins/modules/*.py; do
   m=$(basename "$f" .py)
