@@ -152,3 +152,28 @@ def test_role_with_only_networks_adds_a_temporary_controller_entry(run_playbook,
     assert entries["ansible-controller"]["value"] == "198.51.100.200"
     assert entries["ansible-controller"]["expirationTime"].endswith("Z")
     assert "skipped" in _task(runs[1], "Say why there is no Secret and no connection check")["msg"]
+
+
+def test_playbook_at_vvv_with_diff_shows_no_key_or_password(run_playbook, fake_api, gcp, mariadb,
+                                                            mysql_backed_instance, service_account, tls_material):
+    """The whole playbook (users with passwords, the TLS login) at -vvv --diff: no user password, no
+    service-account private key and no TLS private key anywhere in the output."""
+    suffix = uuid.uuid4().hex[:8]
+    extra = _role_vars(gcp, mariadb, suffix)
+    password = extra["cloudsql_access_users"][0]["password"]
+    key_lines = [line for line in service_account["info"]["private_key"].splitlines() if "PRIVATE KEY" not in line]
+    tls_key_lines = []
+    for name in ("server-key.pem", "client-key.pem"):
+        with open(tls_material["paths"][name]) as f:
+            tls_key_lines += [line for line in f.read().splitlines() if "PRIVATE KEY" not in line]
+
+    run = run_playbook(PLAYBOOK, extra_vars=extra, verbosity=3, diff=True, json_output=False)
+    assert run.rc == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    # The run really created the user and logged in over TLS, so every secret was in play.
+    assert _mariadb_has(mariadb, "u_" + suffix, "db_" + suffix) == (True, True)
+    assert "SELECT 1" in run.stdout or "server_version" in run.stdout
+
+    output = run.stdout + run.stderr
+    assert password not in output
+    assert not [line for line in key_lines if line in output], "a line of the service-account key was printed"
+    assert not [line for line in tls_key_lines if line in output], "a line of a TLS private key was printed"
