@@ -258,12 +258,15 @@ class FakeCloudSql(object):
                     return copy.deepcopy(db)
         return None
 
-    def wait_idle(self, timeout=10):
+    def wait_idle(self, timeout=10, instance=None):
+        """Wait until every operation (of one instance, when given) is DONE. The fake is shared by
+        a test session, and other tests leave deliberately long operations on their instances."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             with self.lock:
                 self._advance()
-                if all(op["status"] == "DONE" for op in self.operations.values()):
+                if all(op["status"] == "DONE" for op in self.operations.values()
+                       if instance is None or op["targetId"] == instance):
                     return
             time.sleep(0.05)
         raise AssertionError("fake operations did not finish")

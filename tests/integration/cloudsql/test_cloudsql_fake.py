@@ -79,7 +79,7 @@ def test_users_never_return_passwords(fake_api, service_account, instance_name):
     op = session.post(_url(fake_api, instance_name, "/users"), json={"name": "u", "host": "%", "password": "pw"},
                       timeout=5).json()
     assert op["operationType"] == "CREATE_USER"
-    fake_api.wait_idle()
+    fake_api.wait_idle(instance=instance_name)
     users = session.get(_url(fake_api, instance_name, "/users"), timeout=5).json()
     assert users["kind"] == "sql#usersList"
     assert all("password" not in u for u in users["items"])
