@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Side-by-side benchmark of the Kubernetes modules: statefuldb.k8s vs kubernetes.core.k8s vs kubectl.
 
 Runs on the local control plane (tools/localkube), in its own namespaces, and measures:
@@ -45,7 +44,7 @@ SITE_COLLECTIONS = [p for p in sys.path if p.endswith("site-packages")]
 
 
 def kubectl_path():
-    out = subprocess.run([sys.executable, LOCALKUBE, "status"], cwd=REPO, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, LOCALKUBE, "status"], cwd=REPO, capture_output=True, text=True, check=False).stdout
     for line in out.splitlines():
         if line.startswith("bin dir:"):
             return os.path.join(line.split(":", 1)[1].strip(), "kubectl")
@@ -210,7 +209,7 @@ class Bench:
         self.proxy.label = label
         started = time.monotonic()
         proc = subprocess.run([self.kubectl, "--kubeconfig", self.proxy_kubeconfig] + args, input=stdin,
-                              capture_output=True, text=True, env=dict(os.environ, HOME=self.tmp))
+                              capture_output=True, text=True, env=dict(os.environ, HOME=self.tmp), check=False)
         took = time.monotonic() - started
         self.proxy.label = "idle"
         if proc.returncode != 0:
@@ -231,12 +230,12 @@ class Bench:
                          stdin=manifests)
         self.play("warm", core_tasks("core", ns))
         time.sleep(3.5)  # outside the window in which our own last write could be this apply
-        run, _ = self.play("ours-noop", ours_tasks("ours", ns))
+        run, unused = self.play("ours-noop", ours_tasks("ours", ns))
         results = run.results
         assert not any(r["changed"] for r in results), "ours no-op reported changed"
         out["ours"] = {"total": self.proxy.count("ours-noop"), "paths": self.proxy.paths("ours-noop"),
                        "statefulset_task": results[0]["api_requests"], "headless_service_task": results[1]["api_requests"]}
-        run, _ = self.play("core-noop", core_tasks("core", ns))
+        run, unused = self.play("core-noop", core_tasks("core", ns))
         assert not any(r["changed"] for r in run.results), "kubernetes.core no-op reported changed"
         out["kubernetes.core"] = {"total": self.proxy.count("core-noop"), "paths": self.proxy.paths("core-noop")}
         self.kubectl_run("kubectl-noop", ["apply", "--server-side", "--field-manager", "bench-kubectl", "-f", "-"],
@@ -274,10 +273,10 @@ class Bench:
             threading.Thread(target=self.watch_ready, args=(ns, name, ready_at, done), daemon=True).start()
             time.sleep(0.5)
             if tool == "ours":
-                run, _ = self.play("lag", ours_tasks(name, ns, replicas, wait=True, service=False))
+                run, unused = self.play("lag", ours_tasks(name, ns, replicas, wait=True, service=False))
                 returned = parse_iso(run.data["plays"][0]["tasks"][0]["task"]["duration"]["end"])
             elif tool == "kubernetes.core":
-                run, _ = self.play("lag", core_tasks(name, ns, replicas, wait=True, service=False))
+                run, unused = self.play("lag", core_tasks(name, ns, replicas, wait=True, service=False))
                 returned = parse_iso(run.data["plays"][0]["tasks"][0]["task"]["duration"]["end"])
             else:
                 self.kubectl_run("lag", ["apply", "--server-side", "-f", "-"],
@@ -300,8 +299,8 @@ class Bench:
         self.play("setup", ours_tasks("ours", ns, wait=True, service=False))
         self.play("setup", core_tasks("core", ns, service=False))
         time.sleep(3.5)
-        ours = [self.play("ten-ours", ours_tasks("ours", ns, service=False) * 10)[1] for _ in range(rounds)]
-        core = [self.play("ten-core", core_tasks("core", ns, service=False) * 10)[1] for _ in range(rounds)]
+        ours = [self.play("ten-ours", ours_tasks("ours", ns, service=False) * 10)[1] for unused in range(rounds)]
+        core = [self.play("ten-core", core_tasks("core", ns, service=False) * 10)[1] for unused in range(rounds)]
         return {"ours_seconds": [round(x, 2) for x in ours], "core_seconds": [round(x, 2) for x in core],
                 "ours_median": round(statistics.median(ours), 2), "core_median": round(statistics.median(core), 2),
                 "ours_requests": self.proxy.count("ten-ours") / rounds,

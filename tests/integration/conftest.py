@@ -117,7 +117,7 @@ def run_playbook(tasks_or_playbook, *, check=False, diff=False, extra_vars=None,
         if env:
             run_env.update(env)
         proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         data = {}
         if json_output:
             try:

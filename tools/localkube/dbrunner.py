@@ -221,7 +221,7 @@ def ensure_template():
         [INSTALL_DB, "--no-defaults", "--datadir=" + tmp, "--user=root",
          "--auth-root-authentication-method=normal", "--skip-test-db", "--extra-file=" + extra,
          "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M"],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode != 0:
         raise RuntimeError("mariadb-install-db failed: %s" % (proc.stdout + proc.stderr)[-1500:])
     os.rename(tmp, TEMPLATE_DIR)
@@ -386,7 +386,7 @@ class Server:
     def start(self):
         self.error = None
         try:
-            self.datadir, _ = self.cluster.data_dir(self.pod, self.container)
+            self.datadir, unused = self.cluster.data_dir(self.pod, self.container)
             os.makedirs(self.datadir, exist_ok=True)
             server_id = self.write_config()
             if not os.path.isdir(os.path.join(self.datadir, "mysql")):
@@ -625,7 +625,7 @@ class Runner:
                 continue
             log.info("stopping leftover mariadbd pid %d (%s)", pid, name)
             os.kill(pid, signal.SIGTERM)
-            for _ in range(300):
+            for unused in range(300):
                 if not os.path.exists("/proc/%d" % pid):
                     break
                 time.sleep(0.1)
@@ -747,7 +747,7 @@ def cmd_status(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("command", choices=["start", "stop", "status", "run"])
     parser.add_argument("--kubeconfig", default=os.environ.get("DBRUNNER_KUBECONFIG", DEFAULT_KUBECONFIG))
     parser.add_argument("--json", action="store_true", help="status as JSON")

@@ -20,14 +20,14 @@ def test_primary_four_runs_create_the_replication_user(mariadb, replication):
     options = dict(primary.login(), role="primary", replication_user="repl",
                    replication_password=REPL_PASSWORD)
 
-    _, check = replication(check=True, diff=True, **options)
+    unused, check = replication(check=True, diff=True, **options)
     assert check.get("failed") is not True, check
     assert check["changed"] is True
     assert not user_exists(primary, "repl"), "check mode must not create the user"
     assert "CREATE USER 'repl'@'%' IDENTIFIED BY '********'" in check["queries"]
     assert check["diff"]["before"]["replication_user"]["exists"] is False
 
-    _, real = replication(**options)
+    unused, real = replication(**options)
     assert real["changed"] is True, real
     assert real["flavor"] == "mariadb"
     assert real["server_id"] == 1
@@ -41,9 +41,9 @@ def test_primary_four_runs_create_the_replication_user(mariadb, replication):
     assert real["gtid_executed"].startswith("0-1-")
     assert real["binlog_file"].startswith("mysql-bin.")
 
-    _, idem_check = replication(check=True, **options)
+    unused, idem_check = replication(check=True, **options)
     assert idem_check["changed"] is False, idem_check
-    _, idem = replication(**options)
+    unused, idem = replication(**options)
     assert idem["changed"] is False, idem
     assert idem["actions"] == []
     assert not [q for q in idem["queries"] if q.split()[0] in ("CREATE", "GRANT", "ALTER", "REVOKE", "SET")]
@@ -56,11 +56,11 @@ def test_primary_repairs_privileges_and_a_wrong_password(mariadb, replication):
     options = dict(primary.login(), role="primary", replication_user="repl",
                    replication_password=REPL_PASSWORD)
 
-    _, check = replication(check=True, **options)
+    unused, check = replication(check=True, **options)
     assert check["changed"] is True
     assert "SELECT" in " ".join(grants_of(primary, "repl")), "check mode must not revoke"
 
-    _, real = replication(**options)
+    unused, real = replication(**options)
     assert real["changed"] is True, real
     assert real["actions"][0].startswith("reset privileges of repl@% to REPLICATION SLAVE, REPLICATION CLIENT")
     assert real["actions"][1] == "set the password of repl@% (the given replication_password did not work)"
@@ -68,9 +68,9 @@ def test_primary_repairs_privileges_and_a_wrong_password(mariadb, replication):
     assert len(grants) == 1 and grants[0].startswith("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO")
     primary.connect(user="repl", password=REPL_PASSWORD).close()
 
-    _, idem_check = replication(check=True, **options)
+    unused, idem_check = replication(check=True, **options)
     assert idem_check["changed"] is False, idem_check
-    _, idem = replication(**options)
+    unused, idem = replication(**options)
     assert idem["changed"] is False, idem
 
 
@@ -87,8 +87,8 @@ def test_primary_on_create_keeps_an_existing_password(mariadb, replication):
 
 def test_primary_without_binary_log_is_refused(mariadb, replication):
     primary = mariadb("nobinlog", server_id=1, log_bin=False)
-    _, result = replication(role="primary", replication_user="repl", replication_password=REPL_PASSWORD,
-                            **primary.login())
+    unused, result = replication(role="primary", replication_user="repl", replication_password=REPL_PASSWORD,
+                                 **primary.login())
     assert result["failed"] is True
     assert "cannot be a replication source: binary logging is off" in result["msg"]
     assert "127.0.0.1:%d" % primary.port in result["msg"]
@@ -110,19 +110,19 @@ def test_login_from_a_client_option_file(mariadb, replication, tmp_path):
     primary = mariadb("primary", server_id=1)
     cnf = tmp_path / "client.cnf"
     cnf.write_text("[client]\nhost=127.0.0.1\nport=%d\nuser=root\npassword=\"%s\"\n" % (primary.port, primary.root_password))
-    _, result = replication(role="primary", config_file=str(cnf))
+    unused, result = replication(role="primary", config_file=str(cnf))
     assert result.get("failed") is not True, result
     assert result["server_id"] == 1 and result["changed"] is False
     # An explicit option wins over the file.
-    _, wrong = replication(role="primary", config_file=str(cnf), login_password="not-root-pw")
+    unused, wrong = replication(role="primary", config_file=str(cnf), login_password="not-root-pw")
     assert wrong["failed"] is True
     assert wrong["msg"].startswith("Access denied for user 'root' at 127.0.0.1:%d" % primary.port)
 
 
 def test_login_over_the_unix_socket(mariadb, replication):
     primary = mariadb("primary", server_id=1)
-    _, result = replication(role="primary", login_unix_socket=primary.socket, login_user="root",
-                            login_password=primary.root_password)
+    unused, result = replication(role="primary", login_unix_socket=primary.socket, login_user="root",
+                                 login_password=primary.root_password)
     assert result.get("failed") is not True, result
     assert result["server_id"] == 1
 
@@ -132,8 +132,8 @@ def test_missing_privileges_fail_with_the_statement_not_a_traceback(mariadb, rep
     primary.sql("CREATE USER 'ops'@'127.0.0.1' IDENTIFIED BY 'ops-pw'")
     primary.sql("GRANT SELECT ON mysql.* TO 'ops'@'127.0.0.1'")
     primary.sql("GRANT BINLOG MONITOR ON *.* TO 'ops'@'127.0.0.1'")
-    _, result = replication(role="primary", login_host="127.0.0.1", login_port=primary.port, login_user="ops",
-                            login_password="ops-pw", replication_user="repl", replication_password=REPL_PASSWORD)
+    unused, result = replication(role="primary", login_host="127.0.0.1", login_port=primary.port, login_user="ops",
+                                 login_password="ops-pw", replication_user="repl", replication_password=REPL_PASSWORD)
     assert result["failed"] is True
     assert result["msg"].startswith("CREATE USER 'repl'@'%%' IDENTIFIED BY '********' failed on 127.0.0.1:%d: (1227)"
                                     % primary.port), result["msg"]

@@ -54,7 +54,7 @@ def test_replica_four_runs_replicate_and_never_restart_a_healthy_replica(pair, r
     primary, replica = pair
     options = replica_options(replica, primary)
 
-    _, check = replication(check=True, diff=True, **options)
+    unused, check = replication(check=True, diff=True, **options)
     assert check.get("failed") is not True, check
     assert check["changed"] is True
     assert replica.replica_status() is None, "check mode must not configure replication"
@@ -66,7 +66,7 @@ def test_replica_four_runs_replicate_and_never_restart_a_healthy_replica(pair, r
     assert check["diff"]["after"]["source_port"] == primary.port
     assert check["caught_up"] is None
 
-    _, real = replication(**options)
+    unused, real = replication(**options)
     assert real.get("failed") is not True, real
     assert real["changed"] is True
     assert real["actions"] == [
@@ -86,9 +86,9 @@ def test_replica_four_runs_replicate_and_never_restart_a_healthy_replica(pair, r
     wait_for_row(replica, "after-replication")
 
     relay_log = replica.replica_status()["Relay_Log_File"]
-    _, idem_check = replication(check=True, **options)
+    unused, idem_check = replication(check=True, **options)
     assert idem_check["changed"] is False, idem_check
-    _, idem = replication(**options)
+    unused, idem = replication(**options)
     assert idem["changed"] is False, idem
     assert idem["actions"] == []
     assert (idem["io_running"], idem["sql_running"], idem["caught_up"]) == ("Yes", "Yes", True)
@@ -105,11 +105,11 @@ def test_replica_heals_a_stopped_sql_thread(pair, replication):
     replica.sql("STOP SLAVE SQL_THREAD")
     write_row(primary, "while-stopped")
 
-    _, check = replication(check=True, **options)
+    unused, check = replication(check=True, **options)
     assert check["changed"] is True
     assert replica.replica_status()["Slave_SQL_Running"] == "No", "check mode must not start the thread"
 
-    _, healed = replication(**options)
+    unused, healed = replication(**options)
     assert healed["changed"] is True, healed
     assert healed["actions"] == ["started replication: SQL thread was stopped"]
     assert (healed["io_running"], healed["sql_running"], healed["caught_up"]) == ("Yes", "Yes", True)
@@ -128,7 +128,7 @@ def test_replica_heals_after_a_server_restart_without_replication(pair, replicat
     status = replica.replica_status()
     assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("No", "No")
 
-    _, healed = replication(**options)
+    unused, healed = replication(**options)
     assert healed["changed"] is True, healed
     assert healed["actions"] == ["started replication: IO thread was stopped; SQL thread was stopped"]
     assert "while-down" in rows_on(replica)
@@ -139,8 +139,8 @@ def test_replica_takes_the_new_password_after_the_primary_changed_it(pair, repli
     primary, replica = pair
     assert replication(**replica_options(replica, primary))[1]["changed"] is True
     new_password = "Repl-N3w-pw-77"
-    _, rotated = replication(role="primary", replication_user="repl", replication_password=new_password,
-                             **primary.login())
+    unused, rotated = replication(role="primary", replication_user="repl", replication_password=new_password,
+                                  **primary.login())
     assert rotated["actions"] == ["set the password of repl@% (the given replication_password did not work)"]
     # The running IO thread keeps its session; a reconnect fails with the old password.
     replica.sql("STOP SLAVE")
@@ -151,7 +151,7 @@ def test_replica_takes_the_new_password_after_the_primary_changed_it(pair, repli
         time.sleep(0.2)
 
     options = replica_options(replica, primary, replication_password=new_password)
-    _, healed = replication(**options)
+    unused, healed = replication(**options)
     assert healed["changed"] is True, healed
     assert len(healed["actions"]) == 3, healed["actions"]
     assert healed["actions"][1].startswith("re-configured replication: the replication user could not log in")
@@ -163,7 +163,7 @@ def test_replica_takes_the_new_password_after_the_primary_changed_it(pair, repli
 def test_replica_pointed_at_itself_is_refused(mariadb, replication):
     replica = mariadb("replica", server_id=2)
     add_replication_user(replica, log_bin=False)
-    _, result = replication(**replica_options(replica, replica))
+    unused, result = replication(**replica_options(replica, replica))
     assert result["failed"] is True
     assert "is this server itself" in result["msg"]
     assert replica.replica_status() is None
@@ -173,7 +173,7 @@ def test_equal_server_ids_are_refused(mariadb, replication):
     primary = mariadb("primary", server_id=7)
     replica = mariadb("replica", server_id=7)
     add_replication_user(primary)
-    _, result = replication(**replica_options(replica, primary))
+    unused, result = replication(**replica_options(replica, primary))
     assert result["failed"] is True
     assert "both have server_id 7" in result["msg"]
     assert replica.replica_status() is None
@@ -183,7 +183,7 @@ def test_errant_transactions_are_refused(pair, replication):
     primary, replica = pair
     replica.sql("CREATE DATABASE local_only")  # binlogged on the replica with its own server_id 2
     errant = replica.value("SELECT @@gtid_binlog_pos")
-    _, result = replication(**replica_options(replica, primary))
+    unused, result = replication(**replica_options(replica, primary))
     assert result["failed"] is True
     assert "errant GTIDs: %s" % errant in result["msg"], result["msg"]
     assert result["errant_gtids"] == errant
@@ -194,7 +194,7 @@ def test_source_without_binary_log_is_refused(mariadb, replication):
     primary = mariadb("nobinlog", server_id=1, log_bin=False)
     replica = mariadb("replica", server_id=2)
     add_replication_user(primary)
-    _, result = replication(**replica_options(replica, primary))
+    unused, result = replication(**replica_options(replica, primary))
     assert result["failed"] is True
     assert "cannot be a replication source: binary logging is off" in result["msg"]
     assert replica.replica_status() is None
@@ -202,7 +202,7 @@ def test_source_without_binary_log_is_refused(mariadb, replication):
 
 def test_wrong_replication_password_is_refused(pair, replication):
     primary, replica = pair
-    _, result = replication(**replica_options(replica, primary, replication_password="not-the-password"))
+    unused, result = replication(**replica_options(replica, primary, replication_password="not-the-password"))
     assert result["failed"] is True
     assert result["msg"].startswith("Access denied for user 'repl' at 127.0.0.1:%d (the source" % primary.port)
     assert "not-the-password" not in str(result)
@@ -212,7 +212,7 @@ def test_wrong_replication_password_is_refused(pair, replication):
 def test_wrong_login_password_is_refused(pair, replication):
     primary, replica = pair
     options = replica_options(replica, primary, login_password="wrong-root-pw")
-    _, result = replication(**options)
+    unused, result = replication(**options)
     assert result["failed"] is True
     assert result["msg"].startswith("Access denied for user 'root' at 127.0.0.1:%d" % replica.port)
 
@@ -220,7 +220,7 @@ def test_wrong_login_password_is_refused(pair, replication):
 def test_unreachable_source_is_named(pair, replication, closed_port):
     primary, replica = pair
     closed = closed_port
-    _, result = replication(**replica_options(replica, primary, source_port=closed))
+    unused, result = replication(**replica_options(replica, primary, source_port=closed))
     assert result["failed"] is True
     assert "Cannot reach the source (as replication_user repl) at 127.0.0.1:%d" % closed in result["msg"]
     assert replica.replica_status() is None
@@ -249,7 +249,7 @@ def test_a_replica_whose_sql_thread_keeps_failing_is_reported_not_skipped(pair, 
         assert time.monotonic() < deadline, replica.replica_status()
         time.sleep(0.2)
 
-    _, result = replication(**options)
+    unused, result = replication(**options)
     assert result["failed"] is True
     assert result["changed"] is True  # it did try START REPLICA
     assert result["actions"][0].startswith("started replication: SQL thread was stopped (error 1062")
@@ -268,7 +268,7 @@ def test_source_checks_with_a_separate_login(mariadb, replication):
     primary.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'127.0.0.1'")
     options = replica_options(replica, primary, source_login_user="root",
                               source_login_password=primary.root_password)
-    _, result = replication(**options)
+    unused, result = replication(**options)
     assert result.get("failed") is not True, result
     assert result["caught_up"] is True
     assert any(q.startswith("/* source 127.0.0.1:%d */ SELECT VERSION()" % primary.port) for q in result["queries"])
@@ -277,14 +277,14 @@ def test_source_checks_with_a_separate_login(mariadb, replication):
     # Wrong replication password: the pre-check cannot see it, the replica's IO thread does.
     replica.sql("STOP SLAVE")
     replica.sql("RESET SLAVE ALL")
-    _, wrong = replication(**dict(options, replication_password="wrong-repl-pw"))
+    unused, wrong = replication(**dict(options, replication_password="wrong-repl-pw"))
     assert wrong["failed"] is True and wrong["changed"] is True
     assert "IO thread cannot replicate from the source" in wrong["msg"] and "1045" in wrong["msg"]
 
 
 def test_wait_false_configures_without_waiting(pair, replication):
     primary, replica = pair
-    _, result = replication(**replica_options(replica, primary, wait=False, read_only=True))
+    unused, result = replication(**replica_options(replica, primary, wait=False, read_only=True))
     assert result.get("failed") is not True, result
     assert result["changed"] is True and result["actions"][-1] == "set read_only to ON"
     assert result["caught_up"] in (True, False)
@@ -296,7 +296,7 @@ def test_wait_false_configures_without_waiting(pair, replication):
 def test_primary_role_on_a_replica_warns_and_leaves_replication_alone(pair, replication):
     primary, replica = pair
     assert replication(**replica_options(replica, primary))[1]["changed"] is True
-    _, result = replication(role="primary", **replica.login())
+    unused, result = replication(role="primary", **replica.login())
     assert result["changed"] is False
     assert any("is itself configured as a replica of 127.0.0.1:%d" % primary.port in w for w in result["warnings"])
     assert replica.replica_status()["Slave_SQL_Running"] == "Yes"
@@ -316,11 +316,11 @@ def test_repoint_to_a_promoted_replica_after_failover(mariadb, replication):
     promoted.sql("STOP SLAVE")
 
     options = replica_options(follower, promoted)
-    _, check = replication(check=True, **options)
+    unused, check = replication(check=True, **options)
     assert check["changed"] is True
     assert follower.replica_status()["Master_Port"] == old_primary.port, "check mode must not re-point"
 
-    _, moved = replication(**options)
+    unused, moved = replication(**options)
     assert moved.get("failed") is not True, moved
     assert moved["actions"][0] == "stopped replication to change its source"
     assert moved["actions"][1] == ("re-configured replication: source was 127.0.0.1:%d, now 127.0.0.1:%d"

@@ -89,7 +89,7 @@ class FakeServer:
 
     def writes(self):
         reads = ("SELECT", "SHOW")
-        return [sql for sql, _ in self.executed if not sql.upper().startswith(reads)]
+        return [sql for sql, unused in self.executed if not sql.upper().startswith(reads)]
 
     # --- the PyMySQL connection surface ---------------------------------------------------------
     def cursor(self):

@@ -61,7 +61,7 @@ def test_source_settings_keep_tls_but_not_the_login_account():
 ])
 def test_connect_errors_name_the_server(code, text, expected):
     settings = settings_for(login_settings(EMPTY), "db", 3306, "repl", "secret-pw")
-    _, msg = describe_connect_error(settings, pymysql.err.OperationalError(code, text), "the source")
+    unused, msg = describe_connect_error(settings, pymysql.err.OperationalError(code, text), "the source")
     assert expected in msg
     assert "secret-pw" not in msg
 

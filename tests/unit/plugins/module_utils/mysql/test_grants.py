@@ -30,7 +30,7 @@ def test_parse_grants():
     held, other = parse_grants(["GRANT REPLICATION SLAVE ON *.* TO `r`@`%` WITH GRANT OPTION"])
     assert held == {"REPLICATION SLAVE"} and other == ["WITH GRANT OPTION"]
     # MySQL lists dynamic privileges on their own line.
-    held, _ = parse_grants(["GRANT REPLICATION SLAVE ON *.* TO `r`@`%`", "GRANT REPLICATION_APPLIER ON *.* TO `r`@`%`"])
+    held, unused = parse_grants(["GRANT REPLICATION SLAVE ON *.* TO `r`@`%`", "GRANT REPLICATION_APPLIER ON *.* TO `r`@`%`"])
     assert held == {"REPLICATION SLAVE", "REPLICATION_APPLIER"}
 
 
@@ -65,14 +65,14 @@ def test_creates_missing_user_masked(session_for):
 def test_correct_user_is_left_alone(session_for):
     server = _server(user_row={"plugin": "mysql_native_password", "authentication_string": native_password_hash("pw")},
                      grants=["GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `repl`@`%` IDENTIFIED BY PASSWORD '*X'"])
-    actions, warnings, _ = ensure_replication_user(session_for(server), MARIADB, "repl", "%", "pw", "always", _never_login)
+    actions, warnings, unused = ensure_replication_user(session_for(server), MARIADB, "repl", "%", "pw", "always", _never_login)
     assert (actions, warnings, server.writes()) == ([], [], [])
 
 
 def test_extra_privileges_are_revoked_and_password_reset(session_for):
     server = _server(user_row={"plugin": "mysql_native_password", "authentication_string": native_password_hash("old")},
                      grants=["GRANT SELECT, REPLICATION SLAVE ON *.* TO `repl`@`%`"])
-    actions, _, diff = ensure_replication_user(session_for(server), MARIADB, "repl", "%", "new", "always", _never_login)
+    actions, unused, diff = ensure_replication_user(session_for(server), MARIADB, "repl", "%", "new", "always", _never_login)
     assert server.writes() == ["REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s",
                                "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO %s@%s",
                                "ALTER USER %s@%s IDENTIFIED BY %s"]
@@ -84,7 +84,7 @@ def test_extra_privileges_are_revoked_and_password_reset(session_for):
 def test_on_create_warns_instead_of_changing_the_password(session_for):
     server = _server(user_row={"plugin": "mysql_native_password", "authentication_string": native_password_hash("old")},
                      grants=["GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `repl`@`%`"])
-    actions, warnings, _ = ensure_replication_user(session_for(server), MARIADB, "repl", "%", "new", "on_create", _never_login)
+    actions, warnings, unused = ensure_replication_user(session_for(server), MARIADB, "repl", "%", "new", "on_create", _never_login)
     assert actions == [] and server.writes() == []
     assert "left unchanged because update_password=on_create" in warnings[0]
 
@@ -101,7 +101,7 @@ def test_mysql_caching_sha2_password_checked_by_login(session_for, login_works, 
 def test_check_mode_records_but_does_not_create(session_for):
     server = _server()
     queries = []
-    actions, _, _ = ensure_replication_user(session_for(server, check_mode=True, queries=queries), MARIADB,
-                                            "repl", "%", "pw", "always", _never_login)
+    actions, unused_user, unused_password = ensure_replication_user(
+        session_for(server, check_mode=True, queries=queries), MARIADB, "repl", "%", "pw", "always", _never_login)
     assert actions and server.writes() == []
     assert queries[-1] == "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%'"

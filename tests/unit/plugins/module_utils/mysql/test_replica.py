@@ -147,7 +147,7 @@ def test_healthy_replica_is_not_touched(session_for):
         "Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes", "Master_Host": "db-0.db", "Master_Port": 3306,
         "Master_User": "repl", "Using_Gtid": "Slave_Pos", "Seconds_Behind_Master": 0, "Last_IO_Errno": 0,
         "Last_IO_Error": "", "Last_SQL_Errno": 0, "Last_SQL_Error": ""})
-    result, _ = run(replica, source, session_for)
+    result, unused = run(replica, source, session_for)
     assert result["changed"] is False and result["actions"] == []
     assert replica.writes() == []
 
@@ -212,8 +212,8 @@ def test_mysql_replica_without_gtids_is_refused(session_for):
 
 
 def test_flavor_mismatch_is_refused(session_for):
-    replica, _ = mariadb_pair()
-    _, source = mysql84_pair()
+    replica, unused = mariadb_pair()
+    unused, source = mysql84_pair()
     with pytest.raises(MySQLReplicationError, match="is mariadb but the source db-0.db:3306 is mysql"):
         run(replica, source, session_for)
 

@@ -9,7 +9,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Sq
 
 SPEC = {"source_host": "db-0.db.ns.svc.cluster.local", "source_port": 3306, "replication_user": "repl",
         "replication_password": "it's-secret"}
-ALL_TABLES = [t for _, t in mariadb.VERSIONS] + [t for _, t in mysql.VERSIONS]
+ALL_TABLES = [t for unused, t in mariadb.VERSIONS] + [t for unused, t in mysql.VERSIONS]
 
 
 @pytest.mark.parametrize("version, comment, expected", [
