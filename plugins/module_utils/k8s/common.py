@@ -3,18 +3,24 @@
 """Shared argument specs (paired with doc fragments k8s_auth / k8s_wait) and the module glue."""
 from __future__ import annotations
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+import base64
+import binascii
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import (
     K8sClient,
     K8sError,
     missing_libraries,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import kubeconfig_secret_values
 
 # Pairs one-to-one with plugins/doc_fragments/k8s_auth.py. Env names are the ones AWX's
-# "OpenShift or Kubernetes API Bearer Token" credential type injects.
+# "OpenShift or Kubernetes API Bearer Token" credential type injects (and kubernetes.core reads).
+# kubeconfig is not no_log: that would mask its every string (a path, "v1", a server URL) wherever it
+# appears in the output. K8sModule masks the credentials inside a kubeconfig dict instead.
 AUTH_ARG_SPEC = {
-    "kubeconfig": {"type": "raw", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
+    "kubeconfig": {"type": "raw", "no_log": False, "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
     "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
     "host": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
     "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
@@ -25,6 +31,10 @@ AUTH_ARG_SPEC = {
     "client_key": {"type": "path", "aliases": ["key_file"], "no_log": False,
                    "fallback": (env_fallback, ["K8S_AUTH_KEY_FILE"])},
     "proxy": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_PROXY"])},
+    "no_proxy": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_NO_PROXY"])},
+    "impersonate_user": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_IMPERSONATE_USER"])},
+    "impersonate_groups": {"type": "list", "elements": "str",
+                           "fallback": (env_fallback, ["K8S_AUTH_IMPERSONATE_GROUPS"])},
 }
 
 # Pairs with plugins/doc_fragments/k8s_wait.py.
@@ -38,6 +48,50 @@ APPLY_ARG_SPEC = {
     "field_manager": {"type": "str", "default": "statefuldb"},
     "force": {"type": "bool", "default": True},
 }
+
+
+def secret_object_values(objects):
+    """The values of Secret objects (as given and in their other encoding) for a module's no-log list."""
+    values = set()
+    for obj in objects or []:
+        if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+            continue
+        for value in (obj.get("stringData") or {}).values() if isinstance(obj.get("stringData"), dict) else ():
+            text = str(value)
+            values.update([text, base64.b64encode(text.encode()).decode()])
+        for value in (obj.get("data") or {}).values() if isinstance(obj.get("data"), dict) else ():
+            values.add(str(value))
+            try:
+                values.add(base64.b64decode(str(value), validate=True).decode())
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                pass
+    return {v for v in values if v}
+
+
+class K8sModule(AnsibleModule):
+    """AnsibleModule that knows the task's secret values before it writes anything.
+
+    AnsibleModule logs "Invoked with ..." to syslog / journald inside __init__, masking only the
+    values of no_log options. A kubeconfig dict's token or a Secret's data are secret by where they
+    sit in a value, so they are registered as no-log values before that line is written (and before
+    any result, diff or failure message), with or without no_log on the task.
+    ``secret_values`` is a callable(params) -> iterable of strings for the module's own values.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._secret_values = kwargs.pop("secret_values", None)
+        super().__init__(*args, **kwargs)
+        self._register_secret_values()  # when the task has no_log, _log_invocation is skipped
+
+    def _register_secret_values(self):
+        found = set(kubeconfig_secret_values(self.params.get("kubeconfig")))
+        if self._secret_values is not None:
+            found.update(self._secret_values(self.params))
+        self.no_log_values.update(v for v in found if v)
+
+    def _log_invocation(self):
+        self._register_secret_values()
+        super()._log_invocation()
 
 
 def auth_params(params):

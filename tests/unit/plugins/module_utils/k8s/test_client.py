@@ -6,6 +6,7 @@ import yaml
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import client as k8s_client
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import config as k8s_config
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import (
     K8sApiError,
     K8sClient,
@@ -234,7 +235,8 @@ def test_exec_credentials_are_delegated_to_the_kubernetes_library(tmp_path):
 def test_in_cluster_service_account(monkeypatch, tmp_path):
     (tmp_path / "token").write_text("sa-token\n")
     (tmp_path / "ca.crt").write_text("CA")
-    monkeypatch.setattr(k8s_client, "SERVICE_ACCOUNT_DIR", str(tmp_path))
+    monkeypatch.setattr(k8s_config, "SERVICE_ACCOUNT_DIR", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
     settings = resolve_configuration({})
