@@ -105,7 +105,7 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
     ImmutableFieldError,
@@ -148,7 +148,7 @@ def main():
     )
     spec.update(AUTH_ARG_SPEC)
     spec.update(APPLY_ARG_SPEC)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = K8sModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     try:
         if params["state"] == "present":

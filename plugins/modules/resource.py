@@ -10,7 +10,8 @@ description:
   - Applies each object with server-side apply (field manager O(field_manager)). C(changed) is exact; a
     no-op costs one API request per object. Check mode uses the API's dry run; diff mode shows before/after
     of what changed.
-  - Secret values are masked in the result and the diff.
+  - Secret values (C(data) and C(stringData), as given and base64-encoded) never reach syslog or journald,
+    the result, the diff or C(-vvv) output, with or without C(no_log) on the task.
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
@@ -71,10 +72,6 @@ api_requests:
   type: int
 """
 
-import base64
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
     apply_object,
     make_diff,
@@ -84,8 +81,10 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     APPLY_ARG_SPEC,
     AUTH_ARG_SPEC,
+    K8sModule,
     fail,
     make_client,
+    secret_object_values,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
     DefinitionError,
@@ -94,20 +93,18 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
 )
 
 
-def hide_secret_values(module, objects):
-    """Secret values (and their base64 forms) never appear in output, including the echoed arguments."""
-    for obj in objects:
-        if obj.get("kind") != "Secret":
-            continue
-        for value in (obj.get("stringData") or {}).values():
-            text = str(value)
-            module.no_log_values.update([text, base64.b64encode(text.encode()).decode()])
-        for value in (obj.get("data") or {}).values():
-            module.no_log_values.add(str(value))
-            try:
-                module.no_log_values.add(base64.b64decode(str(value)).decode())
-            except (ValueError, UnicodeDecodeError):
-                pass
+def secret_values(params):
+    """Secret values in the definition, registered before the module logs or returns anything."""
+    definition = params.get("definition")
+    try:
+        return secret_object_values(load_definitions(definition))
+    except (DefinitionError, AttributeError, TypeError):
+        # Unreadable: its error message may quote it, so every line of it counts as secret.
+        if not isinstance(definition, str):
+            return set()
+        lines = [line.strip() for line in definition.splitlines()]
+        return {definition} | {line for line in lines if len(line) > 3} | {
+            line.split(":", 1)[1].strip() for line in lines if ":" in line and len(line.split(":", 1)[1].strip()) > 3}
 
 
 def main():
@@ -118,7 +115,7 @@ def main():
     )
     spec.update(AUTH_ARG_SPEC)
     spec.update(APPLY_ARG_SPEC)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = K8sModule(argument_spec=spec, supports_check_mode=True, secret_values=secret_values)
     params = module.params
     try:
         objects = load_definitions(params["definition"])
@@ -128,7 +125,6 @@ def main():
             check_object(obj, params["namespace"], index if len(objects) > 1 else None, namespaced=False)
     except DefinitionError as exc:
         module.fail_json(msg=str(exc))
-    hide_secret_values(module, objects)
     client = make_client(module, timeout=120)
     results, diffs = [], []
     try:

@@ -58,7 +58,7 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import AUTH_ARG_SPEC, fail, make_client
@@ -77,7 +77,7 @@ def main():
         label_selectors=dict(type="list", elements="str", default=[]),
     )
     spec.update(AUTH_ARG_SPEC)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = K8sModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     for field, check in (("name", dns1123_subdomain_error), ("namespace", dns1123_label_error)):
         if params[field] is not None:

@@ -170,7 +170,7 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     APPLY_ARG_SPEC,
@@ -212,7 +212,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = K8sModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     if params["delete_pvcs"] and params["state"] != "absent":
         module.fail_json(msg="delete_pvcs only applies to state: absent")

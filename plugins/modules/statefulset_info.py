@@ -81,7 +81,7 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
@@ -101,7 +101,7 @@ def main():
         cluster_domain=dict(type="str", default="cluster.local"),
     )
     spec.update(AUTH_ARG_SPEC)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = K8sModule(argument_spec=spec, supports_check_mode=True)
     for field in ("name", "namespace"):
         error = dns1123_label_error(module.params[field], field)
         if error:

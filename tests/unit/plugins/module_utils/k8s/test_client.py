@@ -194,7 +194,8 @@ def test_awx_environment_variables_reach_the_options(monkeypatch, tmp_path):
         "K8S_AUTH_KUBECONFIG": "kubeconfig", "K8S_AUTH_CONTEXT": "context", "K8S_AUTH_HOST": "host",
         "K8S_AUTH_API_KEY": "api_key", "K8S_AUTH_VERIFY_SSL": "validate_certs",
         "K8S_AUTH_SSL_CA_CERT": "ca_cert", "K8S_AUTH_CERT_FILE": "client_cert",
-        "K8S_AUTH_KEY_FILE": "client_key", "K8S_AUTH_PROXY": "proxy"}
+        "K8S_AUTH_KEY_FILE": "client_key", "K8S_AUTH_PROXY": "proxy", "K8S_AUTH_NO_PROXY": "no_proxy",
+        "K8S_AUTH_IMPERSONATE_USER": "impersonate_user", "K8S_AUTH_IMPERSONATE_GROUPS": "impersonate_groups"}
     assert AUTH_ARG_SPEC["api_key"]["no_log"] is True
 
 
