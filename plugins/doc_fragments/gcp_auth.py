@@ -35,12 +35,12 @@ options:
   service_account_contents:
     description:
       - The content of a service-account JSON key, as a string or a dictionary.
-        Used with O(auth_kind=serviceaccount). Mutually exclusive with O(service_account_file).
+        Used with O(auth_kind=serviceaccount). Mutually exclusive with O(service_account_file). Never logged.
       - If not set, the value of the E(GCP_SERVICE_ACCOUNT_CONTENTS) environment variable is used.
     type: jsonarg
   access_token:
     description:
-      - An OAuth 2.0 access token. Used with O(auth_kind=accesstoken).
+      - An OAuth 2.0 access token. Used with O(auth_kind=accesstoken). Never logged.
       - If not set, the value of the E(GCP_ACCESS_TOKEN) environment variable is used.
     type: str
   scopes:

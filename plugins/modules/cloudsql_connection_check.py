@@ -29,7 +29,7 @@ options:
     type: str
     required: true
   login_password:
-    description: Password of O(login_user).
+    description: Password of O(login_user). Never logged.
     type: str
   database:
     description: Database to select after logging in.

@@ -37,7 +37,7 @@ options:
     type: str
   password:
     description:
-      - Password of a BUILT_IN user. Required to create one.
+      - Password of a BUILT_IN user. Required to create one. Never logged.
     type: str
   update_password:
     description:
