@@ -120,6 +120,8 @@ def kubeconfig_chain(environ=None):
     listed = [p for p in (environ.get("KUBECONFIG") or "").split(os.pathsep) if p]
     paths = []
     for path in listed or [DEFAULT_KUBECONFIG]:
+        if path.startswith("~" + os.sep) and environ.get("HOME"):
+            path = os.path.join(environ["HOME"], path[2:])
         path = os.path.expanduser(path)
         if path not in paths:
             paths.append(path)
