@@ -255,3 +255,130 @@ def test_client_module_does_not_import_kubernetes():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert out.stdout.strip() == "False", out.stderr
+
+
+# -- what is retried (one policy, common/retry.py) and what fails at once --------------------------
+
+def _reset():
+    return ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+
+
+def _eof():
+    import http.client
+
+    return ProtocolError("Connection aborted.", http.client.RemoteDisconnected(
+        "Remote end closed connection without response"))
+
+
+def _ssl_eof():
+    import ssl
+
+    from urllib3.exceptions import SSLError
+
+    return SSLError(ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)"))
+
+
+TRANSIENT_CASES = [
+    ("EOF while the API server restarts", [_eof(), FakeResponse(200, b'{"ok": 1}')]),
+    ("TLS EOF from a load balancer reset", [_ssl_eof(), FakeResponse(200, b'{"ok": 1}')]),
+    ("connection reset", [_reset(), _reset(), FakeResponse(200, b'{"ok": 1}')]),
+    ("502 from the load balancer", [FakeResponse(502), FakeResponse(200, b'{"ok": 1}')]),
+    ("504", [FakeResponse(504), FakeResponse(200, b'{"ok": 1}')]),
+    ("429 with an HTTP-date Retry-After", [FakeResponse(429, headers={"Retry-After": "Thu, 01 Jan 1970 00:00:00 GMT"}),
+                                           FakeResponse(200, b'{"ok": 1}')]),
+]
+
+
+@pytest.mark.parametrize("case,answers", TRANSIENT_CASES, ids=[c[0] for c in TRANSIENT_CASES])
+def test_transient_errors_are_retried(case, answers):
+    client, pool, _clock = make_client(answers)
+    assert client.request("GET", "/api/v1/pods") == {"ok": 1}
+    assert len(pool.sent) == len(answers)
+
+
+def test_one_deadline_bounds_every_call_of_the_task():
+    client, _pool, clock = make_client([FakeResponse(503)] * 200, timeout=10)
+    with pytest.raises(K8sApiError):
+        client.request("GET", "/api/v1/pods")
+    spent = clock.now
+    with pytest.raises(K8sApiError):
+        client.request("GET", "/api/v1/pods")
+    assert clock.now <= 10 and spent > 5  # the second call did not get a fresh 10 s
+
+
+def _gaierror():
+    import socket
+
+    from urllib3.exceptions import NameResolutionError
+
+    return NameResolutionError("api.example.invalid", None, socket.gaierror(-2, "Name or service not known"))
+
+
+def _cert_failure():
+    import ssl
+
+    from urllib3.exceptions import MaxRetryError, SSLError
+
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                            "self-signed certificate (_ssl.c:1006)")
+    return MaxRetryError(None, "/version", SSLError(cause))
+
+
+@pytest.mark.parametrize("error,message", [
+    (_cert_failure, "TLS verification of the API server https://127.0.0.1:6443 failed"),
+    (_gaierror, "cannot resolve the API server's host name"),
+], ids=["certificate does not verify", "DNS failure"])
+@pytest.mark.parametrize("contacted", [False, True])
+def test_certificate_and_dns_failures_are_not_retried(error, message, contacted):
+    client, pool, clock = make_client([error()] * 10, timeout=300, contacted=contacted)
+    with pytest.raises(K8sUnreachableError) as caught:
+        client.request("GET", "/version")
+    assert len(pool.sent) == 1 and clock.slept == []
+    assert message in caught.value.msg
+    for advice in ("validate_certs", "false", "disable", "insecure", "skip"):
+        assert advice not in caught.value.msg.lower()
+
+
+@pytest.mark.parametrize("body", [
+    b'{"kind": "Status", "status": "Failure", "reason": "InternalError", "code": 500, "message": "failed to create '
+    b'typed patch object (/db; apps/v1, Kind=StatefulSet): .spec.volumeClaimTemplates[0].spec.resources.requests.'
+    b'storage: quantities must match the regular expression"}',
+    b'{"kind": "Status", "code": 500, "message": "Internal error occurred: failed calling webhook: admission webhook '
+    b'\\"validate.example.com\\" denied the request: invalid"}',
+])
+def test_a_500_that_refuses_the_input_is_not_retried(body):
+    client, pool, _clock = make_client([FakeResponse(500, body)] * 10)
+    with pytest.raises(K8sApiError) as caught:
+        client.request("PATCH", "/apis/apps/v1/namespaces/ns/statefulsets/db")
+    assert len(pool.sent) == 1 and caught.value.status == 500
+
+
+def test_a_real_certificate_that_does_not_verify_fails_at_once(tmp_path):
+    """A real TLS handshake against a self-signed server: one attempt, and no advice to stop verifying."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+    import http.server
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = K8sClient.from_auth({"host": "https://127.0.0.1:%d" % server.server_address[1]}, timeout=60)
+        client.contacted = True  # even mid-task, a certificate failure is not retried
+        with pytest.raises(K8sUnreachableError) as caught:
+            client.request("GET", "/version")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert client.request_count == 1
+    assert "TLS verification of the API server" in caught.value.msg
+    assert "validate_certs" not in caught.value.msg and "false" not in caught.value.msg
