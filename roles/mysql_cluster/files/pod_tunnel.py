@@ -17,11 +17,46 @@ import threading
 import time
 
 
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+def kubeconfig_files():
+    """The kubeconfig files kubectl reads: every file in KUBECONFIG that exists, else ~/.kube/config."""
+    listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p] or ["~/.kube/config"]
+    paths = []
+    for path in (os.path.expanduser(p) for p in listed):
+        if os.path.exists(path) and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def first_current_context(paths):
+    """kubectl takes current-context from the first file that sets it (the kubernetes library, from the last)."""
+    import yaml
+
+    for path in paths:
+        with open(path) as f:
+            context = (yaml.safe_load(f) or {}).get("current-context")
+        if context:
+            return context
+    return None
+
+
 def load_client(args):
+    """Credentials in kubectl's order, as the modules resolve them (plugins/module_utils/k8s/config.py).
+
+    --kubeconfig / --context, then the files in KUBECONFIG (merged), then ~/.kube/config, and the
+    in-cluster service account only when no kubeconfig gives a context.
+    """
     from kubernetes import client, config
 
-    if args.kubeconfig or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-        return config.new_client_from_config(config_file=args.kubeconfig or None, context=args.context or None)
+    if args.kubeconfig:
+        return config.new_client_from_config(config_file=args.kubeconfig, context=args.context or None)
+    files = kubeconfig_files()
+    context = args.context or (first_current_context(files) if files else None)
+    in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(SERVICE_ACCOUNT_TOKEN)
+    if context or not in_cluster:
+        return config.new_client_from_config(config_file=os.pathsep.join(files) or None, context=context)
     config.load_incluster_config()
     return client.ApiClient()
 
