@@ -18,8 +18,8 @@ def test_impersonated_reader_can_read_and_is_refused_writes(playbook, namespace,
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": reader}]})
 
-    read = playbook([{"statefuldb.k8s.resource_info": {"kind": "ConfigMap", "namespace": namespace,
-                                                        "impersonate_user": reader}}])
+    read = playbook([{"statefuldb.k8s.resource_info": {
+        "kind": "ConfigMap", "namespace": namespace, "impersonate_user": reader}}])
     assert read.rc == 0, only_result(read).get("msg")
 
     write = playbook([configmap_task(namespace, "refused", impersonate_user=reader)])
