@@ -35,13 +35,13 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import
     classify_status,
     parse_retry_after,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import (  # noqa: F401 (re-exported)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import (
     HAS_KUBERNETES,
     HAS_YAML,
-    ConnectionSettings,
     resolve_configuration,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import (  # noqa: F401 (re-exported)
+# The error classes are imported from here by the other k8s module_utils and the modules.
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import (
     K8sApiError,
     K8sConfigError,
     K8sError,
@@ -132,6 +132,8 @@ class K8sClient:
     """JSON requests to the API server with the retry policy; counts what it sends."""
 
     def __init__(self, configuration, timeout=DEFAULT_TIMEOUT, pool=None, policy=None):
+        if not getattr(configuration, "host", None):
+            raise K8sConfigError("host: no API server address could be determined")
         self.configuration = configuration
         self.host = configuration.host.rstrip("/")
         self.policy = policy or RetryPolicy(timeout)
