@@ -163,9 +163,8 @@ def test_same_server_identity_and_tls_as_kubectl(name, tmp_path):
 
 
 def test_socks5_proxy_needs_pysocks_and_says_so(tmp_path):
-    write_case(tmp_path, {"config": cfg("c", [("c", {"server": "https://10.0.0.7:6443",
-                                                      "proxy-url": "socks5://127.0.0.1:1080"})],
-                                        [("u", {"token": "t"})], [("c", "c", "u")])})
+    cluster = {"server": "https://10.0.0.7:6443", "proxy-url": "socks5://127.0.0.1:1080"}
+    write_case(tmp_path, {"config": cfg("c", [("c", cluster)], [("u", {"token": "t"})], [("c", "c", "u")])})
     env = {"KUBECONFIG": str(tmp_path / "config")}
     if importlib.util.find_spec("socks") is None:
         needs_pysocks = r"kubeconfig proxy-url: socks5://127.0.0.1:1080 is a SOCKS proxy, which needs the PySocks"
