@@ -5,9 +5,15 @@ The modules run in-process: AnsibleModule reads the arguments from patch_module_
 """
 import base64
 import copy
+import http.server
 import json
+import os
+import subprocess
+import sys
+import threading
 
 import pytest
+import yaml
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
@@ -151,3 +157,46 @@ def test_kubeconfig_dict_credentials_are_masked_but_the_rest_stays_readable(capt
         assert value not in out and value not in logged
     invocation = json.loads(out)["invocation"]["module_args"]["kubeconfig"]
     assert invocation["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:1"  # not hidden
+
+
+class FakeApiHandler(http.server.BaseHTTPRequestHandler):
+    """A loopback API server that accepts any server-side apply of a Secret (201 Created) and echoes it."""
+
+    def do_PATCH(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body.setdefault("data", {}).update({k: base64.b64encode(str(v).encode()).decode()
+                                            for k, v in (body.pop("stringData", None) or {}).items()})
+        body["metadata"].update({"resourceVersion": "2", "uid": "u1"})
+        payload = json.dumps(body).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_real_playbook_at_vvv_with_diff_shows_no_secret_value(tmp_path):
+    """ansible-playbook -vvv --diff: the controller's display of the result, invocation and diff."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeApiHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+    play = tmp_path / "play.yml"
+    play.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"statefuldb.k8s.resource": {"host": "http://127.0.0.1:%d" % server.server_address[1],
+                                     "definition": secret_definition()}}]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, ".collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", K8S_AUTH_KUBECONFIG="")
+    try:
+        proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                               "-c", "local", "-vvv", "--diff", str(play)],
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "changed: [localhost]" in proc.stdout and "root-password" in proc.stdout
+    assert_absent(proc.stdout + proc.stderr, "ansible-playbook -vvv --diff output")

@@ -1,0 +1,90 @@
+"""The one retry policy: which errors are transient, Retry-After, and one deadline (no network beyond loopback)."""
+import errno
+import http.client
+import socket
+import ssl
+import threading
+
+import pytest
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, SSLError
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import (
+    DNS,
+    PERMANENT,
+    REFUSED,
+    TLS,
+    TRANSIENT,
+    RetryPolicy,
+    classify_exception,
+    classify_status,
+    parse_retry_after,
+)
+
+EXCEPTIONS = [
+    ("reset", ProtocolError("Connection aborted.", ConnectionResetError(errno.ECONNRESET, "reset")), TRANSIENT),
+    ("EOF", ProtocolError("Connection aborted.", http.client.RemoteDisconnected("closed")), TRANSIENT),
+    ("TLS EOF", SSLError(ssl.SSLEOFError(8, "EOF occurred in violation of protocol")), TRANSIENT),
+    ("timeout", socket.timeout("timed out"), TRANSIENT),
+    ("refused", NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused"),
+     REFUSED),
+    ("DNS", NameResolutionError("h.invalid", None, socket.gaierror(-2, "Name or service not known")), DNS),
+    ("DNS wrapped", MaxRetryError(None, "/", NameResolutionError(
+        "h", None, socket.gaierror(-3, "Temporary failure in name resolution"))), DNS),
+    ("certificate", MaxRetryError(None, "/", SSLError(ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))), TLS),
+    ("hostname mismatch", SSLError("Hostname mismatch, certificate is not valid for 'x'"), TLS),
+    ("other", ValueError("something else"), PERMANENT),
+]
+
+
+@pytest.mark.parametrize("exc,kind", [(e, k) for _n, e, k in EXCEPTIONS], ids=[n for n, _e, _k in EXCEPTIONS])
+def test_classify_exception(exc, kind):
+    assert classify_exception(exc) == kind
+
+
+@pytest.mark.parametrize("status,message,kind", [
+    (429, "", TRANSIENT), (502, "", TRANSIENT), (503, "", TRANSIENT), (504, "", TRANSIENT),
+    (500, "etcdserver: request timed out", TRANSIENT),
+    (500, "quantities must match the regular expression", PERMANENT),
+    (500, "admission webhook \"x\" denied the request", PERMANENT),
+    (400, "", PERMANENT), (404, "", PERMANENT), (422, "", PERMANENT), (401, "", PERMANENT)])
+def test_classify_status(status, message, kind):
+    assert classify_status(status, message) == kind
+
+
+def test_retry_after_in_seconds_or_as_a_date():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480) == 10.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490) == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_wait_never_passes_the_deadline():
+    now = [0.0]
+    policy = RetryPolicy(10, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), rand=lambda: 1.0)
+    attempts = 1
+    while policy.wait(attempts):
+        attempts += 1
+    assert now[0] <= 10 and attempts > 3
+    assert policy.wait(1, retry_after=policy.remaining() + 0.5) is False  # a Retry-After past the deadline
+
+
+def test_a_real_eof_mid_restart_is_classified_transient():
+    """A server that accepts and closes without answering, as an API server going down does."""
+    import urllib3
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def close_once():
+        conn, _addr = listener.accept()
+        conn.recv(65536)
+        conn.close()
+
+    threading.Thread(target=close_once, daemon=True).start()
+    pool = urllib3.PoolManager(retries=False)
+    with pytest.raises(Exception) as caught:
+        pool.request("GET", "http://127.0.0.1:%d/version" % listener.getsockname()[1], retries=False, timeout=5)
+    listener.close()
+    assert classify_exception(caught.value) == TRANSIENT
