@@ -78,6 +78,7 @@ SMOKE = "/tmp/smoke"
 FLAVORS = {
     "mariadb": {
         "init": ["mariadb-install-db", "--datadir=%s/data" % SMOKE, "--auth-root-authentication-method=normal",
+                 "--skip-name-resolve",
                  "--skip-test-db"],
         "serve": ["mariadbd", "--datadir=%s/data" % SMOKE, "--socket=%s/mysqld.sock" % SMOKE,
                   "--pid-file=%s/mysqld.pid" % SMOKE, "--skip-networking"],
@@ -113,8 +114,8 @@ class BuildError(Exception):
 
 def cache_dir():
     """Where the image tars live."""
-    return os.environ.get("STATEFULDB_IMAGE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                                     "statefuldb-images")
+    default = os.path.join(os.path.expanduser("~"), ".cache", "statefuldb-images")
+    return os.environ.get("STATEFULDB_IMAGE_CACHE") or default
 
 
 def recipe_key(recipe, pause_source=None):
@@ -321,7 +322,7 @@ def trim(rootfs):
         for path in glob.glob(os.path.join(rootfs, pattern)):
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
-            else:
+            elif os.path.lexists(path):  # not already gone through a symlinked folder
                 os.unlink(path)
     for name in ("resolv.conf", "hostname"):
         # The host's own files (debootstrap copies them); the kubelet mounts the pod's.
@@ -399,6 +400,9 @@ def build_debian(recipe, rootfs, runner, mirror):
     result = runner(["debootstrap", "--variant=minbase", recipe.suite, rootfs, mirror])
     if result.returncode != 0:
         raise step_error(recipe, "debootstrap --variant=minbase", result, mirror=mirror)
+    with open(os.path.join(rootfs, "etc", "hosts"), "w", encoding="utf-8") as dst:
+        # The kubelet mounts the pod's own; mariadb-install-db needs `localhost` to resolve without it.
+        dst.write("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
     with open(os.path.join(rootfs, "usr", "sbin", "policy-rc.d"), "w", encoding="utf-8") as dst:
         dst.write("#!/bin/sh\n# No service starts while packages install (image build).\nexit 101\n")
     os.chmod(os.path.join(rootfs, "usr", "sbin", "policy-rc.d"), 0o755)
@@ -696,6 +700,7 @@ def build_one(name, runner=run_command, cache=None, mirror=None, verify=True, pa
     rootfs = os.path.join(work, "rootfs")
     os.makedirs(rootfs)
     started = time.monotonic()
+    done = False
     try:
         if recipe.kind == "pause":
             config, labels = build_pause(recipe, rootfs, runner, pause_source)
@@ -717,10 +722,14 @@ def build_one(name, runner=run_command, cache=None, mirror=None, verify=True, pa
         os.replace(out_path + ".tmp", out_path)
         with open(out_path[:-4] + ".json", "w", encoding="utf-8") as dst:
             json.dump(meta, dst, indent=1, sort_keys=True)
+        done = True
     finally:
         if os.path.exists(out_path + ".tmp"):
             os.unlink(out_path + ".tmp")
-        remove_tree(work)
+        if done or not os.environ.get("STATEFULDB_IMAGE_KEEP_WORK"):
+            remove_tree(work)
+        else:
+            print("images: %s: kept the failed build's files in %s" % (name, work), file=sys.stderr)
     for old in previous_images(name, cache):
         if old != out_path:
             os.unlink(old)
