@@ -361,7 +361,9 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--cluster-signing-cert-file", pki("ca.crt"), "--cluster-signing-key-file", pki("ca.key"),
                 "--allocate-node-cidrs=true", "--cluster-cidr", CLUSTER_CIDR, "--node-cidr-mask-size", "24",
                 "--service-cluster-ip-range", SERVICE_CIDR,
-                "--pvclaimbinder-sync-period", "5s", "--profiling=false"]
+                "--pvclaimbinder-sync-period", "5s", "--profiling=false",
+                # not /usr/libexec/kubernetes/kubelet-plugins (it creates the folder at start)
+                "--flex-volume-plugin-dir", os.path.join(STATE, "flexvolume")]
     if name == "kube-scheduler":
         kc = pki("kube-scheduler.kubeconfig")
         return [b("kube-scheduler"),
