@@ -14,9 +14,13 @@ python3 tools/localkube/dbrunner.py start
 .venv/bin/python - "$ns" <<'PY'
 import sys
 from kubernetes import client, config
+sys.path.insert(0, "tools/localkube")
+from localkube import KWOK_NAMESPACE_ANNOTATIONS
 api = client.CoreV1Api(config.new_client_from_config(config_file=".localkube/kubeconfig"))
 if sys.argv[1] not in [n.metadata.name for n in api.list_namespace().items]:
-    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=sys.argv[1])))
+    # KWOK nodes: the stand-in runner plays the container (see the top of this file).
+    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=sys.argv[1], annotations=dict(KWOK_NAMESPACE_ANNOTATIONS))))
 PY
 
 echo "== deploying 3 members in namespace $ns with playbooks/mysql_cluster.yml"

@@ -10,6 +10,7 @@ import sys
 import uuid
 
 import pytest
+from localkube import KWOK_NAMESPACE_ANNOTATIONS  # tools/localkube, on sys.path via ../conftest.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DBRUNNER = os.path.join(REPO, "tools", "localkube", "dbrunner.py")
@@ -34,6 +35,8 @@ def cluster_namespace(k8s_client, dbrunner):
 
     core = client.CoreV1Api(k8s_client)
     name = "t-mysql-e2e-%s" % uuid.uuid4().hex[:6]
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    # KWOK nodes: the stand-in runner plays the container until the role runs on real nodes.
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=name, annotations=dict(KWOK_NAMESPACE_ANNOTATIONS))))
     yield name
     core.delete_namespace(name)
