@@ -7,9 +7,10 @@ DOCUMENTATION = r"""
 module: statefulset
 short_description: Apply, scale or delete a StatefulSet and wait for ordered readiness
 description:
-  - Server-side applies a StatefulSet (field manager O(field_manager)); C(changed) is exact and a no-op
-    costs a single API request. Check mode uses the API's dry run, diff mode shows before/after of what
-    changed.
+  - Server-side applies a StatefulSet (field manager O(field_manager)); C(changed) is exact (it compares
+    the fields this field manager owns before and after, so a controller's status write does not count).
+    An apply costs two API requests (read, apply). Check mode uses the API's dry run, diff mode shows
+    before/after of what changed.
   - Waits by watching the StatefulSet and its pods and returns a per-ordinal timeline.
   - Scaling in keeps the PVCs of the removed ordinals (returned as RV(pvcs_kept)); scaling out re-attaches
     them. PVCs are only deleted with O(state=absent) and O(delete_pvcs=true).
@@ -72,7 +73,10 @@ options:
     description: Rolling update partition; only ordinals at or above it are updated (and awaited).
     type: int
   labels:
-    description: Labels of the StatefulSet; also the pod selector when the StatefulSet is created.
+    description:
+      - Labels of the StatefulSet. Without a selector in O(definition), they are also the pod selector and pod
+        labels when the StatefulSet is created; once it exists its selector is kept (it cannot change), so
+        labels added later go on the StatefulSet only.
     type: dict
   template:
     description: Pod template (spec.template) merged over the one from O(definition).
@@ -82,9 +86,13 @@ options:
     type: str
     default: statefuldb
   force:
-    description: Take over fields owned by another field manager (server-side apply force).
+    description:
+      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
+        with C(kubectl apply --server-side): a field another manager owns (an autoscaler's replicas, a
+        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
+        is changed. Set V(true) to take such fields over.
     type: bool
-    default: true
+    default: false
   recreate:
     description:
       - What to do when an immutable field changes. V(never) fails naming the field. V(orphan) deletes
