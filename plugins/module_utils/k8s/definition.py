@@ -121,6 +121,21 @@ def selector_is_derived(params):
     return not (docs and isinstance(docs[0], dict) and (docs[0].get("spec") or {}).get("selector"))
 
 
+def absent_claim_hints(params):
+    """(selector, template names) from the options, to find the claims of a StatefulSet that is gone.
+
+    The selector is the definition's spec.selector, else O(labels) (what the selector was made of when
+    the StatefulSet was built from options); None when neither is given.
+    """
+    docs = load_definitions(params.get("definition"))
+    spec = (docs[0].get("spec") or {}) if docs else {}
+    selector = spec.get("selector") or ({"matchLabels": dict(params["labels"])} if params.get("labels") else None)
+    templates = [((t.get("metadata") or {}).get("name") or t.get("name"))
+                 for t in (params.get("volume_claim_templates") or spec.get("volumeClaimTemplates") or [])
+                 if isinstance(t, dict)]
+    return selector, [t for t in templates if t] or None
+
+
 def build_statefulset(params, live_selector=None):
     """The StatefulSet manifest from module options (definition first, options on top).
 
