@@ -128,11 +128,21 @@ def object_ref(obj):
 NOT_READ = object()
 
 
-def apply_object(client, obj, field_manager="statefuldb", force=False, check_mode=False, current=NOT_READ):
+def conflicting_managers(exc):
+    """Names of the field managers a 409 apply conflict names (empty when it is not such a conflict)."""
+    if exc.status != 409 or "conflict" not in (exc.body.get("message") or "").lower():
+        return set()
+    return {(c.get("message") or "").split('"')[1] for c in exc.causes if (c.get("message") or "").count('"') >= 2}
+
+
+def apply_object(client, obj, field_manager="statefuldb", force=False, check_mode=False, current=NOT_READ,
+                 allies=()):
     """Server-side apply ``obj``; returns an ApplyResult with the exact ``changed``.
 
     Two requests, change or no-op: read the live object, then apply (dryRun=All in check mode).
     ``current`` is the live object (None: it does not exist) when the caller has just read it.
+    ``allies`` are our own other field managers (the replicas-only one): a conflict with them alone is
+    not someone else's field, so the apply is sent again with force.
     """
     api_version, kind = obj["apiVersion"], obj["kind"]
     meta = obj["metadata"]
@@ -144,8 +154,15 @@ def apply_object(client, obj, field_manager="statefuldb", force=False, check_mod
         except K8sApiError as exc:
             raise translate_apply_error(client, obj, exc)
     try:
-        after = client.patch(api_version, kind, name, namespace, obj, patch_type="apply", dry_run=check_mode,
-                             field_manager=field_manager, force=force)
+        try:
+            after = client.patch(api_version, kind, name, namespace, obj, patch_type="apply", dry_run=check_mode,
+                                 field_manager=field_manager, force=force)
+        except K8sApiError as exc:
+            owners = conflicting_managers(exc)
+            if not owners or not owners <= set(allies):
+                raise
+            after = client.patch(api_version, kind, name, namespace, obj, patch_type="apply", dry_run=check_mode,
+                                 field_manager=field_manager, force=True)
     except K8sApiError as exc:
         raise translate_apply_error(client, obj, exc, current)
     if current is None or client.last_status == 201:

@@ -42,6 +42,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import 
 SCALE_MANAGER_SUFFIX = "-scale"
 
 
+def own_managers(params):
+    """Our field managers: the full apply's and the replicas-only one's (they never conflict for real)."""
+    return {params["field_manager"], params["field_manager"] + SCALE_MANAGER_SUFFIX}
+
+
 class Outcome:
     """What the module returns, filled step by step."""
 
@@ -243,7 +248,7 @@ def ensure_present(client, desired, params, check_mode, log=None):
             desired = build_statefulset(params, live_selector=live["spec"]["selector"])
     try:
         applied = apply_object(client, desired, field_manager=manager, force=params["force"], check_mode=check_mode,
-                               current=live)
+                               current=live, allies=own_managers(params) - {manager})
     except ImmutableFieldError as exc:
         if scale_only:
             raise
@@ -321,7 +326,8 @@ def recreate_orphan(client, desired, current, params, check_mode, outcome, log=N
     client.delete("apps/v1", "StatefulSet", name, namespace, propagation_policy="Orphan")
     gone = RolloutWaiter(client, namespace, name, wait_timeout=params["wait_timeout"], stall_timeout=0, log=log)
     gone.wait("gone")
-    applied = apply_object(client, desired, field_manager=params["field_manager"], force=params["force"])
+    applied = apply_object(client, desired, field_manager=params["field_manager"], force=params["force"],
+                           allies=own_managers(params) - {params["field_manager"]})
     outcome.statefulset = applied.after
     outcome.diff = make_diff(current, applied.after)
     if params.get("wait"):

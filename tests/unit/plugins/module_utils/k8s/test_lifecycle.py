@@ -210,6 +210,17 @@ def test_conflict_with_an_autoscaler_fails_naming_it_unless_forced():
     assert cluster.objects[("StatefulSet", "ns", "db")]["spec"]["replicas"] == 3
 
 
+def test_our_own_replicas_only_manager_is_not_a_conflict():
+    cluster = live_from_options({"app": "db"})
+    scale = params(replicas=3)
+    assert ensure_present(cluster, build_statefulset(scale), scale, False).changed is True
+    again = params(image="mariadb:11", labels={"app": "db"}, replicas=2)
+    assert ensure_present(cluster, build_statefulset(again), again, False).changed is True
+    assert cluster.objects[("StatefulSet", "ns", "db")]["spec"]["replicas"] == 2
+    forced = [c[2]["force"] for c in cluster.calls if c[0] == "patch"]
+    assert forced[-4:] == [False, True, False, True]  # each retried with force only for our own manager
+
+
 def test_force_defaults_to_false_in_every_applying_module():
     from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import APPLY_ARG_SPEC
     assert APPLY_ARG_SPEC["force"]["default"] is False
