@@ -89,7 +89,7 @@ options:
   force:
     description:
       - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
-        with C(kubectl apply --server-side): a field another manager owns (an autoscaler's replicas, a
+        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
         mesh's annotations) fails the task with a message naming the field and that manager, and nothing
         is changed. Set V(true) to take such fields over.
     type: bool
@@ -161,7 +161,7 @@ pvcs_kept:
   description:
     - PVCs of ordinals that no longer exist (scale-in, or all of them with state absent) that still exist when
       the task ends, read from the cluster after the wait. A persistentVolumeClaimRetentionPolicy of Delete
-      (whenScaled on scale-in, whenDeleted on state absent) makes the controller delete them: they are then
+      (whenScaled on scale-in, whenDeleted on state absent) makes the controller delete them; they are then
       not listed here but in RV(pvcs_deleted), and a warning says so.
   returned: always
   type: list
