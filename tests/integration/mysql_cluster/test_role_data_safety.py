@@ -6,10 +6,19 @@ no pod ever mounts them.
 import base64
 import os
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")
 TEARDOWN = os.path.join(REPO, "playbooks", "mysql_cluster_teardown.yml")
 SELECTOR = {"app.kubernetes.io/name": "mysql-cluster", "app.kubernetes.io/instance": "mysql"}
+
+
+@pytest.fixture
+def core(k8s_client):
+    from kubernetes import client
+
+    return client.CoreV1Api(k8s_client)
 
 
 def make_claims(core, namespace, ordinals=(0, 1), finalizers=None):
