@@ -61,9 +61,13 @@ options:
     type: str
     default: statefuldb
   force:
-    description: Take over fields owned by another field manager.
+    description:
+      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
+        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
+        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
+        is changed. Set V(true) to take such fields over.
     type: bool
-    default: true
+    default: false
 """
 
 EXAMPLES = r"""

@@ -7,9 +7,9 @@ DOCUMENTATION = r"""
 module: resource
 short_description: Server-side apply (or delete) any Kubernetes manifests
 description:
-  - Applies each object with server-side apply (field manager O(field_manager)). C(changed) is exact; a
-    no-op costs one API request per object. Check mode uses the API's dry run; diff mode shows before/after
-    of what changed.
+  - Applies each object with server-side apply (field manager O(field_manager)). C(changed) is exact (what
+    this field manager owns, before and after); an apply costs two API requests per object (read, apply).
+    Check mode uses the API's dry run; diff mode shows before/after of what changed.
   - Secret values (C(data) and C(stringData), as given and base64-encoded) never reach syslog or journald,
     the result, the diff or C(-vvv) output, with or without C(no_log) on the task.
 author:
@@ -34,9 +34,13 @@ options:
     type: str
     default: statefuldb
   force:
-    description: Take over fields owned by another field manager.
+    description:
+      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
+        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
+        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
+        is changed. Set V(true) to take such fields over.
     type: bool
-    default: true
+    default: false
 """
 
 EXAMPLES = r"""

@@ -7,12 +7,14 @@ DOCUMENTATION = r"""
 module: statefulset
 short_description: Apply, scale or delete a StatefulSet and wait for ordered readiness
 description:
-  - Server-side applies a StatefulSet (field manager O(field_manager)); C(changed) is exact and a no-op
-    costs a single API request. Check mode uses the API's dry run, diff mode shows before/after of what
-    changed.
+  - Server-side applies a StatefulSet (field manager O(field_manager)); C(changed) is exact (it compares
+    the fields this field manager owns before and after, so a controller's status write does not count).
+    An apply costs two API requests (read, apply). Check mode uses the API's dry run, diff mode shows
+    before/after of what changed.
   - Waits by watching the StatefulSet and its pods and returns a per-ordinal timeline.
   - Scaling in keeps the PVCs of the removed ordinals (returned as RV(pvcs_kept)); scaling out re-attaches
-    them. PVCs are only deleted with O(state=absent) and O(delete_pvcs=true).
+    them. PVCs are only deleted with O(state=absent) and O(delete_pvcs=true), or by the controller when the
+    StatefulSet's O(pvc_retention_policy) says Delete (reported in RV(pvcs_deleted), with a warning).
   - Changing a field Kubernetes does not allow to change (selector, serviceName, volumeClaimTemplates,
     podManagementPolicy) fails with a message naming the field, unless O(recreate=orphan).
 author:
@@ -72,7 +74,10 @@ options:
     description: Rolling update partition; only ordinals at or above it are updated (and awaited).
     type: int
   labels:
-    description: Labels of the StatefulSet; also the pod selector when the StatefulSet is created.
+    description:
+      - Labels of the StatefulSet. Without a selector in O(definition), they are also the pod selector and pod
+        labels when the StatefulSet is created; once it exists its selector is kept (it cannot change), so
+        labels added later go on the StatefulSet only.
     type: dict
   template:
     description: Pod template (spec.template) merged over the one from O(definition).
@@ -82,9 +87,13 @@ options:
     type: str
     default: statefuldb
   force:
-    description: Take over fields owned by another field manager (server-side apply force).
+    description:
+      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
+        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
+        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
+        is changed. Set V(true) to take such fields over.
     type: bool
-    default: true
+    default: false
   recreate:
     description:
       - What to do when an immutable field changes. V(never) fails naming the field. V(orphan) deletes
@@ -94,7 +103,14 @@ options:
     choices: [never, orphan]
     default: never
   delete_pvcs:
-    description: With O(state=absent), also delete the StatefulSet's PVCs (after its pods are gone). Data is lost.
+    description:
+      - With O(state=absent), also delete the StatefulSet's PVCs (after its pods are gone) and, with O(wait),
+        wait until they are gone. Data is lost.
+      - Also works after an earlier O(state=absent) kept the claims and the StatefulSet is gone. Its claims are
+        then found by name (C({template}-{name}-{ordinal})), narrowed by the selector when O(definition) has one
+        or O(labels) is given (the controller copies the selector's labels onto each claim) and by the template
+        names of O(volume_claim_templates) or O(definition); claims another existing StatefulSet uses are never
+        touched.
     type: bool
     default: false
 """
@@ -142,7 +158,11 @@ wait_seconds:
   returned: always
   type: float
 pvcs_kept:
-  description: PVCs kept for ordinals that no longer exist (scale-in, or all of them with state absent).
+  description:
+    - PVCs of ordinals that no longer exist (scale-in, or all of them with state absent) that still exist when
+      the task ends, read from the cluster after the wait. A persistentVolumeClaimRetentionPolicy of Delete
+      (whenScaled on scale-in, whenDeleted on state absent) makes the controller delete them; they are then
+      not listed here but in RV(pvcs_deleted), and a warning says so.
   returned: always
   type: list
   elements: str
@@ -152,7 +172,9 @@ pvcs_expanded:
   type: list
   elements: dict
 pvcs_deleted:
-  description: PVCs deleted (state absent with delete_pvcs).
+  description:
+    - PVCs deleted, by O(delete_pvcs) or by the controller under a persistentVolumeClaimRetentionPolicy of Delete.
+      With O(wait) only those that are gone (or being deleted) when the task ends.
   returned: always
   type: list
   elements: str
@@ -180,7 +202,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     make_client,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import DefinitionError, build_statefulset
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
+    DefinitionError,
+    absent_claim_hints,
+    build_statefulset,
+)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import ensure_absent, ensure_present
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import WaitTimeout
@@ -227,6 +253,7 @@ def main():
                 error = dns1123_label_error(params[field], field)
                 if error:
                     raise DefinitionError(error)
+            selector, templates = absent_claim_hints(params)
     except DefinitionError as exc:
         module.fail_json(msg=str(exc))
 
@@ -241,7 +268,8 @@ def main():
         if params["state"] == "present":
             outcome = ensure_present(client, desired, params, module.check_mode, log)
         else:
-            outcome = ensure_absent(client, params["name"], params["namespace"], params, module.check_mode, log)
+            outcome = ensure_absent(client, params["name"], params["namespace"], params, module.check_mode, log,
+                                    selector=selector, templates=templates)
     except WaitTimeout as exc:
         fail(module, exc, timeline=exc.timeline, stuck_ordinal=exc.stuck, progress=progress,
              api_requests=client.request_count)

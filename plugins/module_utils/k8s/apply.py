@@ -2,19 +2,21 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Server-side apply with an exact ``changed``, check mode through dryRun=All, and a masked diff.
 
-How a no-op costs one request without a GET first: every apply is sent with dryRun=All first.
-The server sets our field manager's ``managedFields[].time`` to "now" whenever the apply would add,
-change or remove a field we own, and leaves it untouched for a no-op. When the dry run shows our
-entry last touched well before the response's Date (same server clock), nothing would change and
-we are done after that single request. Otherwise (a real change, a create, or an object we touched
-in the last seconds) we read the current object and apply for real; ``changed`` is then the
-comparison of resourceVersion before and after, which is exact.
+Every apply reads the live object first and then applies (for real, or with dryRun=All in check
+mode): two requests, change or no-op. ``changed`` compares what our field manager owns before and
+after: the set of fields, their values and the time the server stamps on our entry when our apply
+changes the object. A status write by a controller in between changes the resourceVersion but none
+of that, so it does not count.
+
+Why not one request for a no-op: a dry-run answer alone cannot prove a no-op. It shows the object as
+it would be, and without the live object the only hint is our entry's timestamp, which would have
+to be compared with a clock: the response's Date header is rewritten by proxies (nginx sets its
+own), so a skewed clock would make a real change look like a no-op and skip it.
 """
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+import json
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sError
 
@@ -23,9 +25,7 @@ MASK_CHANGED = "******** (changed)"
 # Server-owned bookkeeping that never counts as a user-visible difference.
 IGNORED_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
                     "selfLink")
-# How far (seconds, on top of the request's own duration) our manager's timestamp may lag the
-# response Date and still be "possibly this apply": inside it we pay the extra requests.
-RECENT_WINDOW = 2.0
+ABSENT = "<absent>"
 
 IMMUTABLE_FIELDS = {
     "StatefulSet": ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", "spec.podManagementPolicy"),
@@ -55,38 +55,68 @@ class ApplyResult:
         return make_diff(self.before, self.after)
 
 
-def _parse_time(value):
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
-
-
-def manager_time(obj, field_manager):
-    """When our field manager's Apply entry last changed, or None when it has none."""
+def manager_entry(obj, field_manager):
+    """Our field manager's Apply entry of managedFields (not a subresource's), or None."""
     for entry in (obj.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") == field_manager and entry.get("operation") == "Apply" \
                 and not entry.get("subresource"):
-            return _parse_time(entry.get("time"))
+            return entry
     return None
 
 
-def possibly_changed(predicted, field_manager, date_header, elapsed):
-    """True unless the dry-run answer proves that the apply is a no-op (see the module docstring)."""
-    touched = manager_time(predicted, field_manager)
-    if touched is None or not date_header:
+def _list_member(items, selector):
+    kind, _sep, rest = selector.partition(":")
+    if not isinstance(items, list):
+        return ABSENT
+    if kind == "k":
+        keys = json.loads(rest)
+        return next((i for i in items if isinstance(i, dict) and all(i.get(k) == v for k, v in keys.items())),
+                    ABSENT)
+    if kind == "v":
+        wanted = json.loads(rest)
+        return wanted if wanted in items else ABSENT
+    if kind == "i":
+        index = int(rest)
+        return items[index] if 0 <= index < len(items) else ABSENT
+    return ABSENT
+
+
+def owned_view(fields, value):
+    """The parts of ``value`` that a fieldsV1 tree names (f: keys, k:/v:/i: list members)."""
+    children = {k: v for k, v in (fields or {}).items() if k != "."}
+    if not children or value is ABSENT:
+        return copy.deepcopy(value)  # a leaf, or an atomic value owned whole
+    out = {}
+    for key, sub in children.items():
+        if key.startswith("f:"):
+            child = value.get(key[2:], ABSENT) if isinstance(value, dict) else ABSENT
+        else:
+            try:
+                child = _list_member(value, key)
+            except ValueError:
+                child = ABSENT
+        out[key] = owned_view(sub, child)
+    return out
+
+
+def owned_state(obj, field_manager):
+    """What ``field_manager`` owns in ``obj``: its entry (fields, time, version) and those fields' values."""
+    entry = manager_entry(obj or {}, field_manager)
+    if entry is None:
+        return None
+    fields = entry.get("fieldsV1") or {}
+    return {"time": entry.get("time"), "apiVersion": entry.get("apiVersion"), "fields": fields,
+            "values": owned_view(fields, obj)}
+
+
+def apply_changed(before, after, field_manager):
+    """Whether the apply changed what we own (not whether anyone else wrote in between)."""
+    if before is None:
         return True
-    try:
-        served = parsedate_to_datetime(date_header)
-    except (TypeError, ValueError, IndexError):
-        return True
-    if served is None:
-        return True
-    if served.tzinfo is None:  # "-0000" / GMT without offset: HTTP dates are UTC
-        served = served.replace(tzinfo=timezone.utc)
-    return (served - touched).total_seconds() <= RECENT_WINDOW + elapsed
+    ours_after = owned_state(after, field_manager)
+    if ours_after is None:  # a server without managedFields: compare what the user sees
+        return strip_bookkeeping(before) != strip_bookkeeping(after)
+    return owned_state(before, field_manager) != ours_after
 
 
 def object_ref(obj):
@@ -95,63 +125,68 @@ def object_ref(obj):
     return "%s %s" % (obj.get("kind"), "%s/%s" % (ns, meta.get("name")) if ns else meta.get("name"))
 
 
-def apply_object(client, obj, field_manager="statefuldb", force=True, check_mode=False):
+NOT_READ = object()
+
+
+def conflicting_managers(exc):
+    """Names of the field managers a 409 apply conflict names (empty when it is not such a conflict)."""
+    if exc.status != 409 or "conflict" not in (exc.body.get("message") or "").lower():
+        return set()
+    return {(c.get("message") or "").split('"')[1] for c in exc.causes if (c.get("message") or "").count('"') >= 2}
+
+
+def apply_object(client, obj, field_manager="statefuldb", force=False, check_mode=False, current=NOT_READ,
+                 allies=()):
     """Server-side apply ``obj``; returns an ApplyResult with the exact ``changed``.
 
-    Costs one request for a no-op; three for a change (dry run, read, apply).
+    Two requests, change or no-op: read the live object, then apply (dryRun=All in check mode).
+    ``current`` is the live object (None: it does not exist) when the caller has just read it.
+    ``allies`` are our own other field managers (the replicas-only one): a conflict with them alone is
+    not someone else's field, so the apply is sent again with force.
     """
     api_version, kind = obj["apiVersion"], obj["kind"]
     meta = obj["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
 
-    def send(dry_run):
+    if current is NOT_READ:
         try:
-            return client.patch(api_version, kind, name, namespace, obj, patch_type="apply", dry_run=dry_run,
-                                field_manager=field_manager, force=force)
+            current = client.get(api_version, kind, name, namespace)
         except K8sApiError as exc:
             raise translate_apply_error(client, obj, exc)
-
-    predicted = send(dry_run=True)
-    if client.last_status == 201:
-        after = predicted if check_mode else send(dry_run=False)
+    try:
+        try:
+            after = client.patch(api_version, kind, name, namespace, obj, patch_type="apply", dry_run=check_mode,
+                                 field_manager=field_manager, force=force)
+        except K8sApiError as exc:
+            owners = conflicting_managers(exc)
+            if not owners or not owners <= set(allies):
+                raise
+            after = client.patch(api_version, kind, name, namespace, obj, patch_type="apply", dry_run=check_mode,
+                                 field_manager=field_manager, force=True)
+    except K8sApiError as exc:
+        raise translate_apply_error(client, obj, exc, current)
+    if current is None or client.last_status == 201:
         return ApplyResult(True, None, after, created=True)
-    if not possibly_changed(predicted, field_manager, client.last_headers.get("Date")
-                            or client.last_headers.get("date"), client.last_elapsed):
-        return ApplyResult(False, predicted, predicted)
-    current = client.get(api_version, kind, name, namespace)
-    if current is None:  # deleted between the two requests
-        after = predicted if check_mode else send(dry_run=False)
-        return ApplyResult(True, None, after, created=True)
-    if check_mode:
-        return ApplyResult(comparable(predicted) != comparable(current), current, predicted)
-    after = send(dry_run=False)
-    changed = (after.get("metadata") or {}).get("resourceVersion") != current["metadata"].get("resourceVersion")
-    return ApplyResult(changed, current, after)
+    return ApplyResult(apply_changed(current, after, field_manager), current, after)
 
 
-def comparable(obj):
-    """The object without server bookkeeping that changes on every write (for check-mode compare)."""
-    obj = copy.deepcopy(obj or {})
-    meta = obj.get("metadata") or {}
-    for key in ("managedFields", "resourceVersion"):
-        meta.pop(key, None)
-    return obj
-
-
-def translate_apply_error(client, obj, exc):
+def translate_apply_error(client, obj, exc, current=None):
     """Turn the API's refusals into messages that name the field and what to do."""
     ref = object_ref(obj)
     if exc.status == 409 and "conflict" in (exc.body.get("message") or "").lower():
-        fields = [c.get("field") for c in exc.causes if c.get("field")]
-        owners = sorted({c.get("message", "").split('"')[1] for c in exc.causes if '"' in c.get("message", "")})
+        conflicts = []
+        for cause in exc.causes:
+            message = cause.get("message") or ""
+            owner = message.split('"')[1] if message.count('"') >= 2 else "another manager"
+            conflicts.append("%s (owned by %s)" % (cause.get("field") or "?", owner))
         return K8sApiError(
-            "%s: fields %s are owned by another field manager (%s); set force: true to take them over, or "
-            "change them with that tool" % (ref, ", ".join(fields) or "?", ", ".join(owners) or "unknown"),
+            "%s: this apply sets fields another field manager owns: %s. Nothing was changed. Set force: true "
+            "to take them over (that manager may set them back), leave them out of this task, or change them "
+            "with that manager" % (ref, ", ".join(conflicts) or exc.body.get("message")),
             status=409, reason="Conflict", body=exc.body)
     if exc.status == 422:
-        current = None
         kind = obj.get("kind")
-        if kind in IMMUTABLE_FIELDS or _mentions_immutable(exc):
+        if current is None and (kind in IMMUTABLE_FIELDS or _mentions_immutable(exc)):
             try:
                 current = client.get(obj["apiVersion"], kind, obj["metadata"]["name"],
                                      obj["metadata"].get("namespace"))

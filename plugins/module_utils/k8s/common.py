@@ -46,7 +46,7 @@ WAIT_ARG_SPEC = {
 
 APPLY_ARG_SPEC = {
     "field_manager": {"type": "str", "default": "statefuldb"},
-    "force": {"type": "bool", "default": True},
+    "force": {"type": "bool", "default": False},
 }
 
 

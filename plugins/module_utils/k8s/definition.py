@@ -113,8 +113,35 @@ def is_scale_only(params):
     return params.get("replicas") is not None and not any(params.get(o) is not None for o in SHAPE_OPTIONS)
 
 
-def build_statefulset(params):
-    """The StatefulSet manifest from module options (definition first, options on top)."""
+def selector_is_derived(params):
+    """True when no selector is given (no definition spec.selector): labels or the name make it up."""
+    if is_scale_only(params):
+        return False
+    docs = load_definitions(params.get("definition"))
+    return not (docs and isinstance(docs[0], dict) and (docs[0].get("spec") or {}).get("selector"))
+
+
+def absent_claim_hints(params):
+    """(selector, template names) from the options, to find the claims of a StatefulSet that is gone.
+
+    The selector is the definition's spec.selector, else O(labels) (what the selector was made of when
+    the StatefulSet was built from options); None when neither is given.
+    """
+    docs = load_definitions(params.get("definition"))
+    spec = (docs[0].get("spec") or {}) if docs else {}
+    selector = spec.get("selector") or ({"matchLabels": dict(params["labels"])} if params.get("labels") else None)
+    templates = [((t.get("metadata") or {}).get("name") or t.get("name"))
+                 for t in (params.get("volume_claim_templates") or spec.get("volumeClaimTemplates") or [])
+                 if isinstance(t, dict)]
+    return selector, [t for t in templates if t] or None
+
+
+def build_statefulset(params, live_selector=None):
+    """The StatefulSet manifest from module options (definition first, options on top).
+
+    ``live_selector`` is the selector of the existing StatefulSet: without a selector in the definition
+    it is kept (it cannot change), so ``labels`` only add labels to the StatefulSet once it exists.
+    """
     docs = load_definitions(params.get("definition"))
     if len(docs) > 1:
         raise DefinitionError("definition must hold exactly one StatefulSet, got %d documents" % len(docs))
@@ -148,6 +175,8 @@ def build_statefulset(params):
     labels = params.get("labels")
     if labels:
         meta.setdefault("labels", {}).update(labels)
+    if live_selector and not spec.get("selector"):
+        spec["selector"] = copy.deepcopy(live_selector)
     selector_labels = ((spec.get("selector") or {}).get("matchLabels")) or labels or {
         "app.kubernetes.io/name": name}
     spec.setdefault("selector", {"matchLabels": dict(selector_labels)})

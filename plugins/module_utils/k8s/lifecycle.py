@@ -3,11 +3,18 @@
 """StatefulSet lifecycle decisions: apply/scale, re-create with orphaned pods, claim expansion, teardown.
 
 Data is never deleted unless asked: scale-in and teardown keep PVCs (returned as pvcs_kept);
-only ``delete_pvcs`` with state absent removes them, after the pods are gone.
+only ``delete_pvcs`` with state absent removes them, after the pods are gone, and also when the
+StatefulSet itself was deleted by an earlier teardown (its claims are found by name and labels).
+``pvcs_kept`` reports the claims that still exist: a persistentVolumeClaimRetentionPolicy of Delete
+lets the controller remove claims, and that is reported (and warned about), not hidden.
 """
 from __future__ import annotations
 
+import re
+import time
+
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
+    NOT_READ,
     ImmutableFieldError,
     _vct_essentials,
     apply_object,
@@ -15,7 +22,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
     quantity_bytes,
     result_view,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
+    build_statefulset,
+    selector_is_derived,
+)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
     ordinal_range,
     pvc_ordinal,
@@ -29,6 +40,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import 
 )
 
 SCALE_MANAGER_SUFFIX = "-scale"
+
+
+def own_managers(params):
+    """Our field managers: the full apply's and the replicas-only one's (they never conflict for real)."""
+    return {params["field_manager"], params["field_manager"] + SCALE_MANAGER_SUFFIX}
 
 
 class Outcome:
@@ -128,7 +144,80 @@ def kept_claims(client, sts):
     """Names of PVCs whose ordinal is outside the StatefulSet's current ordinals (kept on scale-in)."""
     wanted = ordinal_range(sts)
     return sorted(c["metadata"]["name"] for c in claims_of(client, sts)
-                  if pvc_ordinal(c["metadata"]["name"], sts) not in wanted)
+                  if pvc_ordinal(c["metadata"]["name"], sts) not in wanted and not _terminating(c))
+
+
+def _terminating(obj):
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def retention_policy(sts):
+    """(whenDeleted, whenScaled) of the StatefulSet; Retain when unset (the API's default)."""
+    policy = ((sts or {}).get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+    return policy.get("whenDeleted") or "Retain", policy.get("whenScaled") or "Retain"
+
+
+def claims_left_by(client, name, namespace, selector=None, templates=None):
+    """Claims of a StatefulSet that no longer exists.
+
+    Named ``{template}-{name}-{ordinal}`` (the controller's pattern), carrying the selector's labels when
+    the selector is known (the controller copies them onto each claim), of the given templates when
+    known, and never a claim that a StatefulSet which still exists would use.
+    """
+    items = client.list("v1", "PersistentVolumeClaim", namespace,
+                        label_selector=selector_string(selector) if selector else None).get("items") or []
+    pattern = re.compile(r"^(?P<template>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-%s-(?P<ordinal>[0-9]+)$" % re.escape(name))
+    candidates = []
+    for claim in items:
+        match = pattern.match(claim["metadata"]["name"])
+        if match and (not templates or match.group("template") in templates):
+            candidates.append(claim)
+    if not candidates:
+        return []
+    others = [sts for sts in client.list("apps/v1", "StatefulSet", namespace).get("items") or []
+              if sts["metadata"]["name"] != name]
+    return [c for c in candidates
+            if not any(pvc_ordinal(c["metadata"]["name"], other) is not None for other in others)]
+
+
+def _existing_claims(client, namespace, names):
+    listing = client.list("v1", "PersistentVolumeClaim", namespace)
+    present = {c["metadata"]["name"]: c for c in listing.get("items") or [] if c["metadata"]["name"] in names}
+    return present, (listing.get("metadata") or {}).get("resourceVersion")
+
+
+def wait_claims_gone(client, namespace, names, timeout):
+    """Watch until none of the claims ``names`` exists; returns {name: claim} of those still there."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    present, resource_version = _existing_claims(client, namespace, set(names))
+    while present and time.monotonic() < deadline:
+        try:
+            stream = client.watch("v1", "PersistentVolumeClaim", namespace, resource_version=resource_version,
+                                  timeout_seconds=max(1, int(deadline - time.monotonic())))
+            try:
+                for event in stream:
+                    obj = event.get("object") or {}
+                    resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
+                    claim_name = (obj.get("metadata") or {}).get("name")
+                    if event.get("type") == "DELETED":
+                        present.pop(claim_name, None)
+                    elif claim_name in present and event.get("type") == "MODIFIED":
+                        present[claim_name] = obj
+                    if not present or time.monotonic() >= deadline:
+                        break
+            finally:
+                close = getattr(stream, "close", None)
+                if close:
+                    close()
+        except K8sApiError as exc:
+            if exc.status != 410:
+                raise
+            present, resource_version = _existing_claims(client, namespace, set(names))
+    return present
+
+
+def _remaining_seconds(params, started):
+    return max(1.0, params["wait_timeout"] - (time.monotonic() - started))
 
 
 def _wait(client, outcome, sts, wait_timeout, stall_timeout, log, until="ready"):
@@ -147,11 +236,19 @@ def _wait(client, outcome, sts, wait_timeout, stall_timeout, log, until="ready")
 
 def ensure_present(client, desired, params, check_mode, log=None):
     outcome = Outcome()
+    started = time.monotonic()
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
     scale_only = set((desired.get("spec") or {}).keys()) == {"replicas"}
     manager = params["field_manager"] + (SCALE_MANAGER_SUFFIX if scale_only else "")
+    live = NOT_READ
+    if not scale_only and selector_is_derived(params):
+        # The selector cannot change: once the StatefulSet exists, keep its selector (labels only add).
+        live = client.get("apps/v1", "StatefulSet", name, namespace)
+        if live is not None and (live.get("spec") or {}).get("selector"):
+            desired = build_statefulset(params, live_selector=live["spec"]["selector"])
     try:
-        applied = apply_object(client, desired, field_manager=manager, force=params["force"], check_mode=check_mode)
+        applied = apply_object(client, desired, field_manager=manager, force=params["force"], check_mode=check_mode,
+                               current=live, allies=own_managers(params) - {manager})
     except ImmutableFieldError as exc:
         if scale_only:
             raise
@@ -188,10 +285,31 @@ def ensure_present(client, desired, params, check_mode, log=None):
         else:
             _wait(client, outcome, applied.after, params["wait_timeout"], params["stall_timeout"], log)
     if before_replicas is not None and after_replicas < before_replicas:
-        outcome.pvcs_kept = kept_claims(client, outcome.statefulset) if not check_mode else sorted(
-            c["metadata"]["name"] for c in claims_of(client, applied.before)
-            if pvc_ordinal(c["metadata"]["name"], applied.before) not in ordinal_range(applied.after))
+        _scaled_in_claims(client, outcome, applied, params, check_mode, started)
     return outcome
+
+
+def _scaled_in_claims(client, outcome, applied, params, check_mode, started):
+    """pvcs_kept / pvcs_deleted after a scale-in: what the cluster did, under its retention policy."""
+    removed = sorted(c["metadata"]["name"] for c in claims_of(client, applied.before)
+                     if pvc_ordinal(c["metadata"]["name"], applied.before) not in ordinal_range(applied.after))
+    policy_deletes = retention_policy(applied.after)[1] == "Delete"
+    if policy_deletes and removed:
+        outcome.warnings.append(
+            "persistentVolumeClaimRetentionPolicy.whenScaled is Delete: the StatefulSet controller deletes the "
+            "claims of removed ordinals (%s) and their data; set whenScaled: Retain to keep them"
+            % ", ".join(removed))
+    if check_mode:
+        outcome.pvcs_deleted = removed if policy_deletes else []
+        outcome.pvcs_kept = [] if policy_deletes else removed
+        return
+    if policy_deletes and removed and params.get("wait"):
+        wait_claims_gone(client, applied.after["metadata"]["namespace"], removed, _remaining_seconds(params, started))
+    kept = kept_claims(client, outcome.statefulset)
+    if policy_deletes and not params.get("wait"):
+        kept = [c for c in kept if c not in removed]  # being deleted by the controller (see the warning)
+    outcome.pvcs_kept = kept
+    outcome.pvcs_deleted = sorted(set(removed) - set(kept))
 
 
 def recreate_orphan(client, desired, current, params, check_mode, outcome, log=None):
@@ -208,7 +326,8 @@ def recreate_orphan(client, desired, current, params, check_mode, outcome, log=N
     client.delete("apps/v1", "StatefulSet", name, namespace, propagation_policy="Orphan")
     gone = RolloutWaiter(client, namespace, name, wait_timeout=params["wait_timeout"], stall_timeout=0, log=log)
     gone.wait("gone")
-    applied = apply_object(client, desired, field_manager=params["field_manager"], force=params["force"])
+    applied = apply_object(client, desired, field_manager=params["field_manager"], force=params["force"],
+                           allies=own_managers(params) - {params["field_manager"]})
     outcome.statefulset = applied.after
     outcome.diff = make_diff(current, applied.after)
     if params.get("wait"):
@@ -216,26 +335,29 @@ def recreate_orphan(client, desired, current, params, check_mode, outcome, log=N
     return outcome
 
 
-def ensure_absent(client, name, namespace, params, check_mode, log=None):
-    """Delete the StatefulSet; with wait, scale to 0 first so pods go in reverse ordinal order."""
+def ensure_absent(client, name, namespace, params, check_mode, log=None, selector=None, templates=None):
+    """Delete the StatefulSet; with wait, scale to 0 first so pods go in reverse ordinal order.
+
+    ``selector`` / ``templates`` narrow the claims found when the StatefulSet is already gone.
+    """
     outcome = Outcome()
+    started = time.monotonic()
     current = client.get("apps/v1", "StatefulSet", name, namespace)
     if current is None:
-        return outcome
+        claims = claims_left_by(client, name, namespace, selector, templates)
+        return _settle_claims(client, outcome, namespace, claims, params, check_mode, started, policy_deletes=False)
     outcome.changed = True
     outcome.diff = {"before": make_diff(current, None)["before"], "after": {}}
     outcome.statefulset = current
     claims = claims_of(client, current)
+    policy_deletes = retention_policy(current)[0] == "Delete"
     if check_mode:
         client.delete("apps/v1", "StatefulSet", name, namespace, dry_run=True)
-        if params.get("delete_pvcs"):
-            outcome.pvcs_deleted = sorted(c["metadata"]["name"] for c in claims)
-        else:
-            outcome.pvcs_kept = sorted(c["metadata"]["name"] for c in claims)
-        return outcome
+        return _settle_claims(client, outcome, namespace, claims, params, check_mode, started, policy_deletes)
     if params.get("wait") and (current["spec"].get("replicas") or (current.get("status") or {}).get("replicas")):
         scale = {"apiVersion": "apps/v1", "kind": "StatefulSet",
                  "metadata": {"name": name, "namespace": namespace}, "spec": {"replicas": 0}}
+        # Forced: the StatefulSet is being deleted as asked, whoever set its replicas.
         apply_object(client, scale, field_manager=params["field_manager"] + SCALE_MANAGER_SUFFIX, force=True)
         # Keep the timeline of the pods going away (created/ready times of what existed).
         pods = client.list("v1", "Pod", namespace, label_selector=selector_string(current["spec"]["selector"]))
@@ -245,11 +367,37 @@ def ensure_absent(client, name, namespace, params, check_mode, log=None):
     if params.get("wait") or params.get("delete_pvcs"):
         RolloutWaiter(client, namespace, name, wait_timeout=params["wait_timeout"], stall_timeout=0,
                       log=log).wait("deleted" if params.get("delete_pvcs") else "gone")
-    if params.get("delete_pvcs"):
-        for claim in claims:
-            client.delete("v1", "PersistentVolumeClaim", claim["metadata"]["name"], namespace)
-        outcome.pvcs_deleted = sorted(c["metadata"]["name"] for c in claims)
-    else:
-        outcome.pvcs_kept = sorted(c["metadata"]["name"] for c in claims)
     outcome.statefulset = {}
+    return _settle_claims(client, outcome, namespace, claims, params, check_mode, started, policy_deletes)
+
+
+def _settle_claims(client, outcome, namespace, claims, params, check_mode, started, policy_deletes):
+    """Delete the claims when asked, wait for them to go, and report the claims that still exist."""
+    names = sorted(c["metadata"]["name"] for c in claims)
+    if policy_deletes and names and not params.get("delete_pvcs"):
+        outcome.warnings.append(
+            "persistentVolumeClaimRetentionPolicy.whenDeleted is Delete: the StatefulSet controller deletes its "
+            "claims (%s) and their data with it; set whenDeleted: Retain to keep them" % ", ".join(names))
+    if check_mode:
+        doomed = params.get("delete_pvcs") or policy_deletes
+        outcome.pvcs_deleted = names if doomed else []
+        outcome.pvcs_kept = [] if doomed else names
+        outcome.changed = outcome.changed or bool(params.get("delete_pvcs") and names)
+        return outcome
+    if params.get("delete_pvcs"):
+        for claim in names:
+            client.delete("v1", "PersistentVolumeClaim", claim, namespace)
+        outcome.changed = outcome.changed or bool(names)
+    if not names or not (params.get("delete_pvcs") or policy_deletes):
+        outcome.pvcs_kept = sorted(c["metadata"]["name"] for c in claims if not _terminating(c))
+        return outcome
+    if not params.get("wait"):
+        outcome.pvcs_deleted = names  # deletion in progress, not awaited
+        return outcome
+    left = wait_claims_gone(client, namespace, names, _remaining_seconds(params, started))
+    if left:
+        outcome.warnings.append("claims %s still exist after the wait (a pod may still use them)"
+                                % ", ".join(sorted(left)))
+    outcome.pvcs_kept = sorted(n for n, c in left.items() if not _terminating(c))
+    outcome.pvcs_deleted = sorted(set(names) - set(outcome.pvcs_kept))
     return outcome

@@ -43,9 +43,9 @@ def test_create_scale_in_and_out_keeps_pvcs(playbook, namespace, apps, core):
     # OrderedReady: each ordinal Ready before the next was created
     for prev, nxt in zip(real["timeline"], real["timeline"][1:]):
         assert prev["ready"] <= nxt["created"]
-    # idempotent real without wait costs exactly one request (the dry-run apply)
+    # idempotent real without wait costs two requests (read, apply)
     noop = only_result(playbook([sts_task(namespace, wait=False, **BASE)]))
-    assert noop["changed"] is False and noop["api_requests"] == 1
+    assert noop["changed"] is False and noop["api_requests"] == 2
     uids = pvc_uids(core, namespace)
     assert sorted(uids) == ["data-db-0", "data-db-1", "data-db-2"]
     pod_uid_0 = core.read_namespaced_pod("db-0", namespace).metadata.uid

@@ -1,4 +1,6 @@
 """Server-side apply decisions: exact changed, request counts, check mode, diff, masking, immutable fields."""
+import copy
+
 import pytest
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
@@ -8,7 +10,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
     apply_object,
     changed_immutable_fields,
     make_diff,
-    possibly_changed,
+    owned_view,
     quantity_bytes,
     result_view,
 )
@@ -16,86 +18,134 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K
 from k8s_fakes import FakeClient, statefulset
 
 DATE = "Thu, 01 Jan 2026 00:10:00 GMT"
+CM_FIELDS = {"f:data": {".": {}, "f:a": {}}}
 
 
-def configmap(value="1", rv="5", touched="2026-01-01T00:00:00Z", manager="statefuldb"):
+def configmap(value="1", rv="5", touched="2026-01-01T00:00:00Z", manager="statefuldb", fields=None):
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cm", "namespace": "ns", "resourceVersion": rv,
-                         "managedFields": [{"manager": manager, "operation": "Apply", "time": touched}]},
+                         "managedFields": [{"manager": manager, "operation": "Apply", "apiVersion": "v1",
+                                            "time": touched, "fieldsType": "FieldsV1",
+                                            "fieldsV1": CM_FIELDS if fields is None else fields}]},
             "data": {"a": value}}
 
 
-POSSIBLY_CHANGED = [
-    ("touched ten minutes ago: proven no-op", "2026-01-01T00:00:00Z", DATE, 0.01, False),
-    ("touched this second: maybe this apply", "2026-01-01T00:10:00Z", DATE, 0.01, True),
-    ("touched 2 s before: inside the window", "2026-01-01T00:09:58Z", DATE, 0.01, True),
-    ("touched 3 s before: outside the window", "2026-01-01T00:09:57Z", DATE, 0.01, False),
-    ("slow request widens the window", "2026-01-01T00:09:55Z", DATE, 4.0, True),
-    ("no Date header: cannot prove", "2026-01-01T00:00:00Z", None, 0.01, True),
-    ("Date without zone is UTC", "2026-01-01T00:00:00Z", "Thu, 01 Jan 2026 00:10:00 -0000", 0.01, False),
-    ("garbage Date: cannot prove", "2026-01-01T00:00:00Z", "yesterday", 0.01, True),
-]
+def ops(client):
+    return [(c[0], c[2].get("dry_run")) for c in client.calls]
 
 
-@pytest.mark.parametrize("case,touched,date,elapsed,expected", POSSIBLY_CHANGED, ids=[c[0] for c in POSSIBLY_CHANGED])
-def test_possibly_changed(case, touched, date, elapsed, expected):
-    assert possibly_changed(configmap(touched=touched), "statefuldb", date, elapsed) is expected
-
-
-def test_possibly_changed_without_our_manager_entry():
-    assert possibly_changed(configmap(manager="kubectl"), "statefuldb", DATE, 0.01) is True
-
-
-def test_noop_costs_exactly_one_request():
-    client = FakeClient({"patch": [(200, {"Date": DATE}, configmap())]})
+def test_noop_is_two_requests_read_then_apply():
+    client = FakeClient({"get": [configmap()], "patch": [(200, {"Date": DATE}, configmap())]})
     result = apply_object(client, configmap())
     assert result.changed is False
-    assert client.request_count == 1
-    assert client.calls[0][2]["dry_run"] is True
+    assert ops(client) == [("get", None), ("patch", False)]
 
 
-def test_change_is_exact_from_resource_versions():
+def test_change_is_two_requests_and_exact():
     now = "2026-01-01T00:10:00Z"
-    client = FakeClient({
-        "patch": [(200, {"Date": DATE}, configmap("2", touched=now)), (200, {"Date": DATE}, configmap("2", rv="6", touched=now))],
-        "get": [configmap("1")],
-    })
+    client = FakeClient({"get": [configmap("1")], "patch": [(200, {"Date": DATE}, configmap("2", rv="6", touched=now))]})
     result = apply_object(client, configmap("2"))
     assert result.changed is True
-    assert [c[0] for c in client.calls] == ["patch", "get", "patch"]
-    assert client.calls[2][2]["dry_run"] is False
+    assert ops(client) == [("get", None), ("patch", False)]
     assert make_diff(result.before, result.after) == {"before": {"data": {"a": "1"}}, "after": {"data": {"a": "2"}}}
 
 
-def test_recent_noop_is_still_reported_unchanged():
+# Issue 11 item 7: a Date header skewed by a proxy must never turn a change into a skipped no-op.
+@pytest.mark.parametrize("date", ["Thu, 01 Jan 2026 00:10:10 GMT", "Thu, 01 Jan 2026 00:09:50 GMT", None])
+def test_change_is_applied_whatever_the_date_header_says(date):
     now = "2026-01-01T00:10:00Z"
-    client = FakeClient({
-        "patch": [(200, {"Date": DATE}, configmap(touched=now)), (200, {"Date": DATE}, configmap(touched=now))],
-        "get": [configmap(touched=now)],
-    })
+    changed = configmap("2", rv="6", touched=now)
+    headers = {"Date": date} if date else {}
+    client = FakeClient({"get": [configmap("1")], "patch": [(200, headers, changed), (200, headers, changed)]})
+    result = apply_object(client, configmap("2"))
+    assert result.changed is True
+    assert ("patch", False) in ops(client), "the change was never sent for real"
+
+
+@pytest.mark.parametrize("date", ["Thu, 01 Jan 2026 00:10:10 GMT", "Thu, 01 Jan 2026 00:09:50 GMT", None])
+def test_noop_stays_noop_whatever_the_date_header_says(date):
+    headers = {"Date": date} if date else {}
+    client = FakeClient({"get": [configmap()], "patch": [(200, headers, configmap())]})
+    assert apply_object(client, configmap()).changed is False
+
+
+# Issue 11 item 8: a controller's write between our read and our apply is not our change.
+def test_someone_elses_write_in_between_is_not_a_change():
+    now = "2026-01-01T00:10:00Z"
+    before = configmap(touched=now)
+    after = configmap(touched=now, rv="9")
+    after["metadata"]["annotations"] = {"controller": "was here"}
+    after["metadata"]["managedFields"].append({"manager": "ctrl", "operation": "Update", "time": now,
+                                               "fieldsV1": {"f:metadata": {"f:annotations": {}}}})
+    client = FakeClient({"get": [before], "patch": [(200, {"Date": DATE}, after), (200, {"Date": DATE}, after)]})
+    assert apply_object(client, configmap()).changed is False
+
+
+def test_same_second_change_is_seen_from_the_values():
+    now = "2026-01-01T00:10:00Z"
+    client = FakeClient({"get": [configmap("1", touched=now)], "patch": [configmap("2", rv="6", touched=now)]})
+    assert apply_object(client, configmap("2")).changed is True
+
+
+def test_taking_ownership_is_a_change():
+    client = FakeClient({"get": [configmap(manager="kubectl")],
+                         "patch": [configmap(rv="6", touched="2026-01-01T00:10:00Z")]})
+    assert apply_object(client, configmap()).changed is True
+
+
+def test_dropping_a_field_we_owned_is_a_change():
+    before = configmap()
+    before["data"]["b"] = "x"
+    before["metadata"]["managedFields"][0]["fieldsV1"] = {"f:data": {".": {}, "f:a": {}, "f:b": {}}}
+    client = FakeClient({"get": [before], "patch": [configmap(rv="6")]})
+    assert apply_object(client, configmap()).changed is True
+
+
+def test_owned_view_reads_list_members_by_key_value_and_index():
+    obj = {"spec": {"containers": [{"name": "a", "image": "x:1", "other": 1}, {"name": "b", "image": "y"}],
+                    "finalizers": ["f1"], "args": ["p", "q"]}}
+    fields = {"f:spec": {"f:containers": {'k:{"name":"a"}': {".": {}, "f:image": {}},
+                                          'k:{"name":"zz"}': {"f:image": {}}},
+                         "f:finalizers": {'v:"f1"': {}, 'v:"f2"': {}}, "f:args": {"i:1": {}}}}
+    assert owned_view(fields, obj) == {"f:spec": {
+        "f:containers": {'k:{"name":"a"}': {"f:image": "x:1"}, 'k:{"name":"zz"}': "<absent>"},
+        "f:finalizers": {'v:"f1"': "f1", 'v:"f2"': "<absent>"}, "f:args": {"i:1": "q"}}}
+
+
+def test_server_without_managed_fields_compares_what_the_user_sees():
+    bare = configmap()
+    bare["metadata"].pop("managedFields")
+    status_only = copy.deepcopy(bare)
+    status_only["metadata"]["resourceVersion"] = "7"
+    client = FakeClient({"get": [bare], "patch": [status_only]})
     assert apply_object(client, configmap()).changed is False
 
 
 def test_check_mode_never_sends_a_real_write():
     now = "2026-01-01T00:10:00Z"
-    client = FakeClient({"patch": [(200, {"Date": DATE}, configmap("2", touched=now))], "get": [configmap("1")]})
+    client = FakeClient({"get": [configmap("1")], "patch": [(200, {"Date": DATE}, configmap("2", touched=now))]})
     result = apply_object(client, configmap("2"), check_mode=True)
     assert result.changed is True
-    assert all(c[2].get("dry_run") for c in client.calls if c[0] == "patch")
+    assert ops(client) == [("get", None), ("patch", True)]
 
 
-def test_check_mode_recent_noop_unchanged():
-    now = "2026-01-01T00:10:00Z"
-    client = FakeClient({"patch": [(200, {"Date": DATE}, configmap(touched=now))], "get": [configmap(touched=now)]})
+def test_check_mode_noop_unchanged():
+    client = FakeClient({"get": [configmap()], "patch": [(200, {"Date": DATE}, configmap())]})
     assert apply_object(client, configmap(), check_mode=True).changed is False
 
 
-@pytest.mark.parametrize("check_mode,requests", [(True, 1), (False, 2)])
-def test_create(check_mode, requests):
-    client = FakeClient({"patch": [(201, {"Date": DATE}, configmap()), (201, {"Date": DATE}, configmap())]})
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_create(check_mode):
+    client = FakeClient({"get": [None], "patch": [(201, {"Date": DATE}, configmap())]})
     result = apply_object(client, configmap(), check_mode=check_mode)
     assert result.changed and result.created
-    assert client.request_count == requests
+    assert ops(client) == [("get", None), ("patch", check_mode)]
+
+
+def test_apply_does_not_force_by_default():
+    client = FakeClient({"get": [configmap()], "patch": [configmap()]})
+    apply_object(client, configmap())
+    assert client.calls[1][2]["force"] is False
 
 
 def secret(values):
@@ -142,7 +192,7 @@ def test_422_on_immutable_field_names_it_and_offers_recreate():
                    "other than 'replicas', 'ordinals', 'template', 'updateStrategy' are forbidden",
         "details": {"causes": [{"field": "spec", "message": "Forbidden: updates to statefulset spec"}]}})
     desired = statefulset(policy="Parallel")
-    client = FakeClient({"patch": [forbidden], "get": [statefulset()]})
+    client = FakeClient({"patch": [forbidden], "get": [statefulset()]})  # the live object is read once
     with pytest.raises(ImmutableFieldError) as caught:
         apply_object(client, desired)
     assert caught.value.fields == ["spec.podManagementPolicy"]
@@ -168,13 +218,17 @@ def test_field_manager_conflict_without_force_says_what_to_do():
     conflict = K8sApiError("conflict", status=409, reason="Conflict", body={
         "message": "Apply failed with 1 conflict: conflict with \"kubectl\": .spec.replicas",
         "details": {"causes": [{"field": ".spec.replicas", "message": "conflict with \"kubectl\""}]}})
-    client = FakeClient({"patch": [conflict]})
-    with pytest.raises(K8sApiError, match="owned by another field manager \\(kubectl\\); set force: true"):
-        apply_object(client, statefulset(), force=False)
+    client = FakeClient({"get": [statefulset()], "patch": [conflict]})
+    with pytest.raises(K8sApiError) as caught:
+        apply_object(client, statefulset())
+    assert caught.value.status == 409
+    assert ".spec.replicas (owned by kubectl)" in caught.value.msg
+    assert "Set force: true" in caught.value.msg and "Nothing was changed" in caught.value.msg
 
 
 def test_missing_namespace_message():
-    client = FakeClient({"patch": [K8sApiError("nf", status=404, body={"message": "namespaces \"nope\" not found"})]})
+    client = FakeClient({"get": [None],
+                         "patch": [K8sApiError("nf", status=404, body={"message": "namespaces \"nope\" not found"})]})
     with pytest.raises(K8sApiError, match="namespace 'ns' does not exist"):
         apply_object(client, configmap())
 
