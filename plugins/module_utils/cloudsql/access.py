@@ -55,7 +55,6 @@ def access_summary(ip_configuration):
 def ensure_access(client, desired_networks, state="present", exclusive=False, ssl_mode=None,
                   ipv4_enabled=None, check_mode=False):
     """Make the instance's ipConfiguration match the task; returns the module result."""
-    deadline = client.clock() + client.wait_timeout
     attempts = 0
     while True:
         instance = client.get_instance()
@@ -79,12 +78,11 @@ def ensure_access(client, desired_networks, state="present", exclusive=False, ss
         try:
             operation = client.patch_instance(body)
         except (StaleSettingsError, OperationInProgressError):
-            if client.clock() >= deadline:
+            if client.deadline.expired():
                 raise
             client.sleep(min(0.2 * attempts, 2.0))
             continue
-        remaining = max(1.0, deadline - client.clock())
-        operation = client.wait_operation(operation, timeout=remaining)
+        operation = client.wait_operation(operation)
         final = client.get_instance()
         final_settings = final.get("settings") or {}
         after = access_summary(final_settings.get("ipConfiguration"))

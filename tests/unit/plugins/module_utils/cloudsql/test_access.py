@@ -9,6 +9,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.access imp
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import StaleSettingsError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.networks import normalize_entries
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.retry import Deadline
 
 
 class ScriptedClient(object):
@@ -19,6 +20,7 @@ class ScriptedClient(object):
         self.patch_errors = list(patch_errors)
         self.patches = []
         self.now = 0.0
+        self.deadline = Deadline(self.wait_timeout, self.clock)
 
     def clock(self):
         return self.now
@@ -35,7 +37,7 @@ class ScriptedClient(object):
             raise self.patch_errors.pop(0)
         return {"name": "op1", "status": "PENDING", "operationType": "UPDATE"}
 
-    def wait_operation(self, operation, timeout=None):
+    def wait_operation(self, operation):
         return dict(operation, status="DONE")
 
 
