@@ -49,6 +49,16 @@ class NotFoundError(CloudSqlError):
     """404 for an object other than the instance (callers decide what it means)."""
 
 
+def already_exists(exc):
+    """Does this failure say the object to create is already there (HTTP 409 or the operation)?"""
+    if isinstance(exc, OperationInProgressError) or getattr(exc, "reason", None) == "operationInProgress":
+        return False
+    if exc.status == 409 or exc.reason == "alreadyExists":
+        return True
+    return isinstance(exc, OperationFailedError) and (
+        "ALREADY_EXISTS" in str(exc) or "already exists" in str(exc).lower())
+
+
 def _error_parts(response):
     """(message, reason) of a Google JSON error response, robust to non-JSON bodies."""
     try:
@@ -194,6 +204,24 @@ class CloudSqlClient(object):
                                        % (operation.get("name"), operation.get("operationType"),
                                           self._describe(), text))
         return operation
+
+    def create(self, insert, find):
+        """POST a create and wait for its operation.
+
+        A create is retried like every request, so a POST the API applied but whose response
+        was lost (a timeout, a reset) is sent again and then fails with "already exists". When
+        that happens and the object is there, the create succeeded: return what find() sees.
+        """
+        try:
+            self.wait_operation(insert())
+        except CloudSqlError as exc:
+            if not already_exists(exc):
+                raise
+            found = find()
+            if found is None:
+                raise
+            return found
+        return find()
 
     # ---- users -------------------------------------------------------------------------------
     def list_users(self):

@@ -211,3 +211,57 @@ def test_connection_reset_is_retried():
     c = _client_for(Flaky())
     assert c.get_instance() == {"name": "inst"}
     assert Flaky.calls == 2
+
+
+class LostResponseSession(object):
+    """The first POST reaches the API and is applied, but its response is lost (a reset); the
+    retried POST then meets the object the first one created."""
+
+    def __init__(self, conflict):
+        self.conflict = conflict
+        self.calls = []
+        self.users = []
+
+    def request(self, method, url, **kwargs):
+        import requests
+        self.calls.append((method, url))
+        if method == "GET" and url.endswith("/users"):
+            return Response(200, {"items": list(self.users)})
+        if method == "GET":
+            return Response(200, {"name": "op", "status": "DONE"})
+        if len([c for c in self.calls if c[0] == "POST"]) == 1:
+            self.users.append({"name": kwargs["json"]["name"], "host": "%", "type": "BUILT_IN"})
+            raise requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer"))
+        if self.conflict == "http":
+            return error(409, "User app already exists.", "alreadyExists")
+        return Response(200, {"name": "op2", "status": "DONE", "operationType": "CREATE_USER",
+                              "error": {"errors": [{"code": "ALREADY_EXISTS", "message": "User app already exists."}]}})
+
+
+@pytest.mark.parametrize("conflict", ["http", "operation"])
+def test_a_retried_create_that_finds_the_object_succeeds(conflict):
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.users import ensure_user
+    session = LostResponseSession(conflict)
+    c = _client_for(session)
+    c.reached = True
+    result = ensure_user(c, "app", password="pw")
+    assert result["changed"] is True and result["user"] == {"name": "app", "host": "%", "type": "BUILT_IN"}
+    assert [m for m, _u in session.calls].count("POST") == 2
+
+
+def test_already_exists_without_the_object_still_fails():
+    c = client([error(409, "User app already exists.", "alreadyExists"),
+                Response(200, {"items": []})])
+    with pytest.raises(CloudSqlError, match="already exists"):
+        c.create(lambda: c.insert_user({"name": "app"}), lambda: None)
+
+
+def test_busy_is_not_already_exists():
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import (
+        OperationInProgressError,
+        already_exists,
+    )
+    assert not already_exists(OperationInProgressError("busy", 409, "operationInProgress"))
+    assert already_exists(CloudSqlError("x", 409, "alreadyExists"))
+    assert already_exists(OperationFailedError("Operation op failed: ALREADY_EXISTS: x"))
+    assert not already_exists(OperationFailedError("Operation op failed: INTERNAL_ERROR: boom"))
