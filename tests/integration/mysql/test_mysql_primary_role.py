@@ -139,3 +139,29 @@ def test_missing_privileges_fail_with_the_statement_not_a_traceback(mariadb, rep
                                     % primary.port), result["msg"]
     assert "Traceback" not in str(result) and REPL_PASSWORD not in str(result)
     assert not user_exists(primary, "repl")
+
+
+def test_password_check_does_not_depend_on_where_the_controller_is(mariadb, replication):
+    """The replication user's host pattern ('10.%') does not admit the controller (127.0.0.1):
+    a login from here is refused whatever the password. A native hash is compared offline; an
+    ed25519 account (not checkable offline) is left alone with a warning. Before, the refused
+    login counted as a wrong password and ALTER USER ran (changed) on every run."""
+    primary = mariadb("primary", server_id=1)
+    primary.sql("INSTALL SONAME 'auth_ed25519'")
+    primary.sql("CREATE USER 'repl'@'10.%%' IDENTIFIED BY %s", (REPL_PASSWORD,))
+    primary.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'10.%'")
+    primary.sql("CREATE USER 'repl_ed'@'10.%%' IDENTIFIED VIA ed25519 USING PASSWORD(%s)", (REPL_PASSWORD,))
+    primary.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl_ed'@'10.%'")
+    for user in ("repl", "repl_ed"):
+        stored = primary.value("SELECT authentication_string FROM mysql.user WHERE User=%s", (user,))
+        options = dict(primary.login(), role="primary", replication_user=user, replication_user_host="10.%",
+                       replication_password=REPL_PASSWORD)
+        for unused_run in range(2):
+            unused, result = replication(**options)
+            assert result.get("failed") is not True, result
+            assert result["changed"] is False, result
+            assert not [q for q in result["queries"] if q.startswith("ALTER USER")]
+            assert result["password_changed"] is False
+        assert primary.value("SELECT authentication_string FROM mysql.user WHERE User=%s", (user,)) == stored
+        if user == "repl_ed":
+            assert any("cannot tell whether replication_password" in w for w in result["warnings"]), result

@@ -30,6 +30,10 @@ MARIADB_10_0 = {
     ),
     "start_replica": "START SLAVE",
     "stop_replica": "STOP SLAVE",
+    # A new password for a configured replica. MariaDB refuses CHANGE MASTER while either thread
+    # runs (error 1198), so both stop; the position (gtid_slave_pos) is kept.
+    "stop_for_password": "STOP SLAVE",
+    "change_password": "CHANGE MASTER TO MASTER_PASSWORD=%s",
     # Returns 0 once gtid_slave_pos reached the position, -1 on timeout.
     "wait_for_gtid": "SELECT MASTER_GTID_WAIT(%s, %s)",
     # No server-side GTID set function: errant transactions are found in Python (gtid.py).
@@ -60,6 +64,7 @@ MARIADB_10_5_1 = dict(
     replica_status="SHOW REPLICA STATUS",
     start_replica="START REPLICA",
     stop_replica="STOP REPLICA",
+    stop_for_password="STOP REPLICA",
 )
 
 MARIADB_10_5_2 = dict(
