@@ -55,11 +55,13 @@ options:
       - Password of O(replication_user). Never logged, masked in RV(queries).
       - With O(role=primary) an existing account's password is only changed when this one does not
         work (see O(update_password)); a working password is never re-set. This is checked on the
-        server's stored hash for C(mysql_native_password), C(caching_sha2_password) and
-        C(sha256_password), so it does not depend on whether O(replication_user_host) admits the
-        machine running the module. For other plugins (for example MariaDB C(ed25519)) a login to
-        O(login_host) as the account that succeeds proves it; when that login is refused the
-        password is left unchanged with a warning.
+        server's stored hash for C(mysql_native_password), C(caching_sha2_password),
+        C(sha256_password) and MariaDB C(ed25519), so it does not depend on whether
+        O(replication_user_host) admits the machine running the module. For other plugins (for
+        example MariaDB C(parsec)) a login to O(login_host) as the account that succeeds proves it;
+        when that login is refused the password is left unchanged with a warning.
+      - The password is set with C(ALTER USER) on MySQL and C(SET PASSWORD) on MariaDB, which keeps
+        the account's authentication plugin.
     type: str
   replication_user_host:
     description:

@@ -61,7 +61,7 @@ def password_works(row, password, try_login):
     """True/False, or None when it cannot be told.
 
     Checked offline against the stored hash whenever the plugin allows it (native, caching_sha2,
-    sha256), wherever the controller is. Otherwise a login from the controller that succeeds
+    sha256, ed25519), wherever the controller is. Otherwise a login from the controller that succeeds
     proves it; a refused login proves nothing (the host pattern may not admit the controller).
     """
     known = stored_password_matches(row.get("plugin"), _stored(row), password)
@@ -111,7 +111,7 @@ def ensure_replication_user(session, flavor, user, host, password, update_passwo
             "cannot tell whether replication_password is the password of %s@%s: its plugin %s "
             "cannot be checked offline and the login from here was refused (the account's host "
             "pattern may not admit this machine); the password was left unchanged. Set it with "
-            "ALTER USER if it must change." % (user, host, row.get("plugin")))
+            "SET PASSWORD / ALTER USER if it must change." % (user, host, row.get("plugin")))
         after["password_works"] = None
         return actions, warnings, {"before": before, "after": after}
     if update_password == "on_create":
@@ -120,6 +120,6 @@ def ensure_replication_user(session, flavor, user, host, password, update_passwo
             "because update_password=on_create." % (user, host))
         after["password_works"] = False
         return actions, warnings, {"before": before, "after": after}
-    session.write(Statement("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password), secret=[2]))
+    session.write(Statement(flavor.statement("set_password"), (user, host, password), secret=[2]))
     actions.append("set the password of %s@%s (the given replication_password did not work)" % (user, host))
     return actions, warnings, {"before": before, "after": dict(after, password_changed=True)}

@@ -8,11 +8,14 @@ mysql.user's plugin and authentication_string, so it does not depend on where th
 - caching_sha2_password (the MySQL 8+ default): '$A$' + 3 hex digits (rounds / 1000) + '$' +
   a 20-byte salt + 43 characters of SHA-256 crypt (Drepper's algorithm, as glibc's $5$).
 - sha256_password (MySQL, deprecated): '$5$' + 20-byte salt + '$' + 43 characters, 5000 rounds.
-Any other plugin (MariaDB ed25519, parsec, unix_socket, ...) cannot be checked offline: None.
+- ed25519 (MariaDB): base64 (unpadded) of the Ed25519 public key whose secret scalar is the
+  clamped first half of SHA-512(password); unsalted, so it is recomputed here.
+Any other plugin (parsec, unix_socket, ...) cannot be checked offline: None.
 SHA-256 crypt costs about 10 ms per 5000 rounds here; it runs once per task.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 
 _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -68,6 +71,54 @@ def sha256_crypt(password, salt, rounds):
     return "".join(out)
 
 
+# Edwards25519 (RFC 8032): field prime, curve constant d, base point B in extended coordinates.
+_P = 2 ** 255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+
+
+def _recover_x(y):
+    xx = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(xx, (_P + 3) // 8, _P)
+    if (x * x - xx) % _P:
+        x = x * pow(2, (_P - 1) // 4, _P) % _P
+    return _P - x if x & 1 else x
+
+
+_BY = 4 * pow(5, _P - 2, _P) % _P
+_B = (_recover_x(_BY), _BY, 1, _recover_x(_BY) * _BY % _P)
+
+
+def _edwards_add(one, two):
+    x1, y1, z1, t1 = one
+    x2, y2, z2, t2 = two
+    a = (y1 - x1) * (y2 - x2) % _P
+    b = (y1 + x1) * (y2 + x2) % _P
+    c = 2 * t1 * t2 * _D % _P
+    d = 2 * z1 * z2 % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def ed25519_password_hash(password):
+    """What MariaDB's ed25519 plugin stores for ``password`` (str)."""
+    scalar = bytearray(hashlib.sha512(password.encode("utf-8")).digest()[:32])
+    scalar[0] &= 248
+    scalar[31] &= 63
+    scalar[31] |= 64
+    number = int.from_bytes(bytes(scalar), "little")
+    point, addend = (0, 1, 1, 0), _B
+    while number:
+        if number & 1:
+            point = _edwards_add(point, addend)
+        addend = _edwards_add(addend, addend)
+        number >>= 1
+    x, y, z, unused = point
+    inverse = pow(z, _P - 2, _P)
+    x, y = x * inverse % _P, y * inverse % _P
+    public = (y | ((x & 1) << 255)).to_bytes(32, "little")
+    return base64.b64encode(public).decode("ascii").rstrip("=")
+
+
 def _caching_sha2_matches(stored, password):
     if not stored:
         return not password
@@ -114,4 +165,8 @@ def stored_password_matches(plugin, stored, password):
         return _caching_sha2_matches(stored, password)
     if plugin == "sha256_password":
         return _sha256_password_matches(stored, password)
+    if plugin == "ed25519":
+        if not stored:
+            return not password
+        return stored.decode("ascii", "replace") == ed25519_password_hash(password)
     return None

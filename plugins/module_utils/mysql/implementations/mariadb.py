@@ -38,6 +38,9 @@ MARIADB_10_0 = {
     "wait_for_gtid": "SELECT MASTER_GTID_WAIT(%s, %s)",
     # No server-side GTID set function: errant transactions are found in Python (gtid.py).
     "errant_gtids": None,
+    # Keeps the account's plugin: ALTER USER ... IDENTIFIED BY would switch an ed25519 account
+    # to mysql_native_password.
+    "set_password": "SET PASSWORD FOR %s@%s = PASSWORD(%s)",
     "grant_privileges": "REPLICATION SLAVE, REPLICATION CLIENT",
     "shown_privileges": frozenset(["REPLICATION SLAVE", "REPLICATION CLIENT"]),
     "status_columns": {

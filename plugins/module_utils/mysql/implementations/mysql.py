@@ -37,6 +37,7 @@ MYSQL_8_0_23 = {
     "wait_for_gtid": "SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)",
     # Run on the source: (replica set, source set, replica set, source set).
     "errant_gtids": "SELECT GTID_SUBSET(%s, %s) AS is_subset, GTID_SUBTRACT(%s, %s) AS errant",
+    "set_password": "ALTER USER %s@%s IDENTIFIED BY %s",
     "grant_privileges": "REPLICATION SLAVE, REPLICATION CLIENT",
     "shown_privileges": frozenset(["REPLICATION SLAVE", "REPLICATION CLIENT"]),
     "status_columns": {

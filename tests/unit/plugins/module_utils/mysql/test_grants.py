@@ -9,7 +9,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.grants import
     parse_grants,
     password_works,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import sha256_crypt, stored_password_matches
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import (
+    ed25519_password_hash,
+    sha256_crypt,
+    stored_password_matches,
+)
 
 MARIADB = from_strings("10.11.6-MariaDB-log", "Debian 12")
 MYSQL84 = from_strings("8.4.3", "MySQL Community Server - GPL")
@@ -53,10 +57,19 @@ def test_password_check_native_offline_and_unknown_plugins_by_login():
     assert password_works(row, "pw", _never_login) is True
     assert password_works(row, "other", _never_login) is False
     assert password_works(_row("mysql_native_password", ""), "", _never_login) is True
-    ed25519 = _row("ed25519", "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY")
-    assert password_works(ed25519, "pw", lambda: True) is True
+    parsec = _row("parsec", "P0:salt:hash")
+    assert password_works(parsec, "pw", lambda: True) is True
     # A refused login proves nothing: the host pattern may not admit the controller.
-    assert password_works(ed25519, "pw", lambda: False) is None
+    assert password_works(parsec, "pw", lambda: False) is None
+
+
+def test_mariadb_ed25519_is_checked_offline():
+    # What MariaDB 10.11 stores for IDENTIFIED VIA ed25519 USING PASSWORD('secret').
+    stored = "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY"
+    assert ed25519_password_hash("secret") == stored
+    assert password_works(_row("ed25519", stored), "secret", _never_login) is True
+    assert password_works(_row("ed25519", stored), "Secret", _never_login) is False
+    assert password_works(_row("ed25519", ""), "", _never_login) is True
 
 
 # Published test vectors (hashcat mode 7401): password, salt, digest as MySQL 8 stores them.
@@ -114,7 +127,7 @@ def test_extra_privileges_are_revoked_and_password_reset(session_for):
     actions, unused, diff = ensure_replication_user(session_for(server), MARIADB, "repl", "%", "new", "always", _never_login)
     assert server.writes() == ["REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s",
                                "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO %s@%s",
-                               "ALTER USER %s@%s IDENTIFIED BY %s"]
+                               "SET PASSWORD FOR %s@%s = PASSWORD(%s)"]
     assert actions[0] == ("reset privileges of repl@% to REPLICATION SLAVE, REPLICATION CLIENT "
                           "(had: REPLICATION SLAVE, SELECT)")
     assert diff["before"]["password_works"] is False
@@ -142,7 +155,7 @@ def test_mysql_caching_sha2_password_checked_without_logging_in(session_for, pas
 
 
 def test_unknown_plugin_refused_login_leaves_the_password_and_warns(session_for):
-    server = _server(user_row={"plugin": "ed25519", "authentication_string": "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY"},
+    server = _server(user_row={"plugin": "parsec", "authentication_string": "P0:salt:hash"},
                      grants=["GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `repl`@`10.%`"])
     actions, warnings, diff = ensure_replication_user(session_for(server), MARIADB, "repl", "10.%", "pw", "always",
                                                       lambda: False)
