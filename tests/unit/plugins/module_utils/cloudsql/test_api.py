@@ -265,3 +265,11 @@ def test_busy_is_not_already_exists():
     assert already_exists(CloudSqlError("x", 409, "alreadyExists"))
     assert already_exists(OperationFailedError("Operation op failed: ALREADY_EXISTS: x"))
     assert not already_exists(OperationFailedError("Operation op failed: INTERNAL_ERROR: boom"))
+
+
+def test_an_endpoint_without_scheme_fails_at_once():
+    import requests
+    c = _client_for(requests.Session(), "sqladmin.example.invalid")
+    with pytest.raises(CloudSqlError, match="api_endpoint=sqladmin.example.invalid: the URL is not valid"):
+        c.get_instance()
+    assert c.clock() == 0.0
