@@ -53,17 +53,22 @@ options:
   api_endpoint:
     description:
       - Base URL of the Cloud SQL Admin API. Change it only for a private endpoint or a test server.
+      - A name that does not resolve, a refused connection, a certificate that does not verify, or
+        no connection at all within O(request_timeout) before the endpoint ever answered fails the
+        task at once with a message naming the endpoint; these are not retried.
     type: str
     default: https://sqladmin.googleapis.com/
   request_timeout:
     description:
-      - Seconds to wait for one HTTP response from the Admin API.
+      - Seconds to wait for one HTTP response from the Admin API (never more than what is left of
+        O(wait_timeout)).
     type: int
     default: 30
   wait_timeout:
     description:
-      - Seconds to wait in total for long-running operations to finish, including retries of
-        throttled (429), failing (5xx) and busy (409 operationInProgress) requests.
+      - Seconds the whole task may take, all its requests, retries and operation waits together
+        (one deadline, not one per request). Retried within it are throttled (429), failing (5xx)
+        and busy (409 operationInProgress) requests, timeouts and dropped connections.
     type: int
     default: 600
 notes:

@@ -14,7 +14,10 @@ description:
     or another operation is running (HTTP 409 C(operationInProgress)), it reads again, merges
     again and retries until O(wait_timeout).
   - Waits for the update operation to finish and fails with the operation's error text.
-  - Authorized networks are merged, never replaced, unless O(exclusive=true).
+  - Authorized networks are merged, never replaced, unless O(exclusive=true) (or, for the names
+    it owns, O(managed_name_prefix)).
+  - The SSL mode is left as it is unless O(ssl_mode) is set, and a weaker mode than the
+    instance's is refused unless O(allow_ssl_downgrade=true).
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
@@ -66,12 +69,31 @@ options:
         not listed are removed. Only with O(state=present).
     type: bool
     default: false
+  managed_name_prefix:
+    description:
+      - Entries whose name starts with this prefix belong to this task. Those that
+        O(authorized_networks) no longer lists are removed, for example the addresses of
+        Kubernetes nodes that are gone (their IPs may be given to someone else). Entries with
+        other names are left alone.
+      - Use a prefix nobody else names entries with. Only with O(state=present) and
+        O(authorized_networks).
+    type: str
   ssl_mode:
     description:
       - How the instance enforces SSL/TLS. C(requireSsl) is set to the value the API documents
         for the mode (V(false) for the first two, V(true) for V(TRUSTED_CLIENT_CERTIFICATE_REQUIRED)).
+      - Unset leaves the instance's mode as it is.
+      - The modes are ordered from weakest to strongest as listed. A mode weaker than the
+        instance's fails the task before anything is written, unless O(allow_ssl_downgrade=true).
     type: str
     choices: [ALLOW_UNENCRYPTED_AND_ENCRYPTED, ENCRYPTED_ONLY, TRUSTED_CLIENT_CERTIFICATE_REQUIRED]
+  allow_ssl_downgrade:
+    description:
+      - Allow O(ssl_mode) to weaken the instance's SSL mode (for example from
+        V(TRUSTED_CLIENT_CERTIFICATE_REQUIRED) to V(ENCRYPTED_ONLY), which stops requiring client
+        certificates).
+    type: bool
+    default: false
   ipv4_enabled:
     description: Whether the instance has a public IPv4 address.
     type: bool
@@ -106,6 +128,15 @@ EXAMPLES = r"""
     state: absent
     authorized_networks:
       - name: admin-laptop
+
+- name: Authorize the current nodes; entries named node-* for nodes that are gone are removed
+  statefuldb.k8s.cloudsql_access:
+    project: my-project
+    instance: orders-db
+    managed_name_prefix: "statefuldb-node-"
+    authorized_networks:
+      - {name: statefuldb-node-pool-a-1, value: 198.51.100.21}
+      - {name: statefuldb-node-pool-a-2, value: 198.51.100.22}
 
 - name: Allow exactly these networks, nothing else
   statefuldb.k8s.cloudsql_access:
@@ -174,7 +205,9 @@ def main():
             expires_in=dict(type="str"),
         )),
         exclusive=dict(type="bool", default=False),
+        managed_name_prefix=dict(type="str"),
         ssl_mode=dict(type="str", choices=list(SSL_MODES)),
+        allow_ssl_downgrade=dict(type="bool", default=False),
         ipv4_enabled=dict(type="bool"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -189,13 +222,22 @@ def main():
             desired = normalize_entries(params["authorized_networks"], state=params["state"])
     except NetworkInputError as exc:
         module.fail_json(msg="Invalid authorized_networks: %s" % exc)
+    prefix = params["managed_name_prefix"]
+    if prefix is not None and not prefix.strip():
+        module.fail_json(msg="managed_name_prefix must not be empty: every named entry would be this "
+                             "task's to remove; use exclusive=true for that")
+    if prefix is not None and (params["state"] != "present" or params["authorized_networks"] is None):
+        module.fail_json(msg="managed_name_prefix needs state=present and authorized_networks (the "
+                             "complete list of the entries with that prefix)")
     if params["state"] == "absent" and (params["ssl_mode"] or params["ipv4_enabled"] is not None):
         module.fail_json(msg="ssl_mode and ipv4_enabled are only used with state: present")
     client = client_from_module(module)
     try:
         result = ensure_access(client, desired, state=params["state"], exclusive=params["exclusive"],
                                ssl_mode=params["ssl_mode"], ipv4_enabled=params["ipv4_enabled"],
-                               check_mode=module.check_mode)
+                               check_mode=module.check_mode,
+                               allow_ssl_downgrade=params["allow_ssl_downgrade"],
+                               managed_prefix=params["managed_name_prefix"])
     except (CloudSqlError, NetworkInputError) as exc:
         module.fail_json(msg=str(exc))
     if not module._diff:

@@ -54,9 +54,14 @@ options:
     description:
       - Password of O(replication_user). Never logged, masked in RV(queries).
       - With O(role=primary) an existing account's password is only changed when this one does not
-        work (see O(update_password)); a working password is never re-set. For
-        C(mysql_native_password) accounts this is checked by comparing hashes, for other
-        authentication plugins by logging in to O(login_host) as the account.
+        work (see O(update_password)); a working password is never re-set. This is checked on the
+        server's stored hash for C(mysql_native_password), C(caching_sha2_password),
+        C(sha256_password) and MariaDB C(ed25519), so it does not depend on whether
+        O(replication_user_host) admits the machine running the module. For other plugins (for
+        example MariaDB C(parsec)) a login to O(login_host) as the account that succeeds proves it;
+        when that login is refused the password is left unchanged with a warning.
+      - The password is set with C(ALTER USER) on MySQL and C(SET PASSWORD) on MariaDB, which keeps
+        the account's authentication plugin.
     type: str
   replication_user_host:
     description:
@@ -66,12 +71,25 @@ options:
   update_password:
     description:
       - V(always) sets the password of an existing account when O(replication_password) does not
-        work for it (reported in RV(actions)); replicas with the old password are repaired by the
-        next O(role=replica) run.
+        work for it (reported in RV(actions) and RV(password_changed)). Healthy replicas keep the
+        old password until their IO thread reconnects and fails; give them the new one in the same
+        run with O(role=replica) and O(refresh_password=true).
       - V(on_create) only sets it when creating the account and warns on a mismatch.
     type: str
     choices: [always, on_create]
     default: always
+  refresh_password:
+    description:
+      - With O(role=replica), give a replica that already replicates from the source
+        O(replication_password) again. Set it when the password of O(replication_user) just changed
+        on the source (RV(password_changed) of the O(role=primary) task), so the replica does not
+        fail at its next reconnect.
+      - The replica is never reset and keeps its position. On MySQL only the IO thread is stopped;
+        on MariaDB, which refuses to change the password while either thread runs, both threads are
+        stopped. Then only the password is changed and replication is started again. Reported as
+        changed.
+    type: bool
+    default: false
   source_host:
     description:
       - The primary, as the replica server itself reaches it (for example
@@ -186,6 +204,12 @@ queries:
   type: list
   elements: str
   sample: ["SHOW REPLICA STATUS", "CHANGE MASTER TO MASTER_HOST='db-0', ..., MASTER_PASSWORD='********', MASTER_USE_GTID=slave_pos"]
+password_changed:
+  description:
+    - With O(role=primary), whether the replication account was created or its password set (in
+      check mode, would be). Replicas need the new password (O(refresh_password)).
+  returned: success with O(role=primary)
+  type: bool
 flavor:
   description: V(mariadb) or V(mysql).
   returned: success
@@ -304,6 +328,7 @@ def argument_spec():
         wait={"type": "bool", "default": True},
         wait_timeout={"type": "int", "default": 300},
         read_only={"type": "bool"},
+        refresh_password={"type": "bool", "default": False, "no_log": False},
     )
     return spec
 

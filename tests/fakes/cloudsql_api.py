@@ -14,6 +14,9 @@ semantics our modules rely on:
   its effect is applied when it is DONE. A write while another operation on the same instance
   is not DONE gets 409 operationInProgress. fail_next_operation() makes one end with an error.
 - users (list/get/insert/update/delete) and databases (list/get/insert/patch/delete).
+- lose_next_response(method, path_suffix): the next matching request is applied, then the
+  connection is closed without a response (a timeout or reset after the API acted), so the
+  client retries a request that already took effect.
 - race_on_next_read(): right after our next instances.get, "another client" adds an entry and
   bumps settingsVersion, so the caller's PATCH is stale.
 Writes are counted (write_count, writes) so tests can prove nothing was written.
@@ -92,6 +95,7 @@ class FakeCloudSql(object):
         self.denied_projects = set()
         self.fail_next = {}
         self.race_next = {}
+        self.lose_next = []
         self.writes = []
         self.requests = []
         self.token_requests = 0
@@ -216,6 +220,20 @@ class FakeCloudSql(object):
             self.operations[(project, op["name"])]["_running"] = seconds
             return op
 
+    def lose_next_response(self, method, path_suffix):
+        """Apply the next `method` request whose path ends with path_suffix, then drop the
+        connection without answering."""
+        with self.lock:
+            self.lose_next.append((method, path_suffix))
+
+    def _take_loss(self, method, path):
+        with self.lock:
+            for armed in self.lose_next:
+                if armed[0] == method and path.endswith(armed[1]):
+                    self.lose_next.remove(armed)
+                    return True
+        return False
+
     def race_on_next_read(self, project, instance, entry):
         with self.lock:
             self.race_next[(project, instance)] = dict(entry, kind="sql#aclEntry")
@@ -332,7 +350,8 @@ class FakeCloudSql(object):
                         op["_effect"]()
                     except ApiError as exc:
                         op["error"] = {"kind": "sql#operationErrors",
-                                       "errors": [{"kind": "sql#operationError", "code": "INVALID_REQUEST",
+                                       "errors": [{"kind": "sql#operationError",
+                                                   "code": exc.body["error"]["status"],
                                                    "message": str(exc)}]}
 
     def _busy(self, project, instance):
@@ -614,6 +633,10 @@ class _Handler(BaseHTTPRequestHandler):
             code, payload = self.fake.handle_api(method, url.path, query, body, token)
         except ApiError as exc:
             return self._send(exc.code, exc.body)
+        if self.fake._take_loss(method, url.path):
+            # Applied, but the client never hears back.
+            self.close_connection = True
+            return None
         return self._send(code, payload)
 
     def do_GET(self):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import (
+    CloudSqlError,
     OperationInProgressError,
     StaleSettingsError,
 )
@@ -18,22 +19,39 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.networks i
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.ssl import (
     effective_ssl_mode,
+    ssl_downgrade,
     ssl_fields,
     ssl_needs_change,
 )
 
 
+class SslDowngradeError(CloudSqlError):
+    """The task asks for a weaker SSL mode than the instance enforces, without allowing it."""
+
+
 def plan_ip_configuration(ip_configuration, desired_networks, state="present", exclusive=False,
-                          ssl_mode=None, ipv4_enabled=None, now=None):
-    """Return the new ipConfiguration, or None when the instance already matches the task."""
+                          ssl_mode=None, ipv4_enabled=None, now=None, allow_ssl_downgrade=False,
+                          managed_prefix=None):
+    """Return the new ipConfiguration, or None when the instance already matches the task.
+
+    Raises SslDowngradeError (before anything is written) when ssl_mode would weaken the
+    instance's mode and allow_ssl_downgrade is false.
+    """
     ip_configuration = copy.deepcopy(ip_configuration or {})
     changed = False
     current = ip_configuration.get("authorizedNetworks") or []
     if desired_networks is not None:
-        merged = merge_networks(current, desired_networks, state=state, exclusive=exclusive, now=now)
+        merged = merge_networks(current, desired_networks, state=state, exclusive=exclusive, now=now,
+                                managed_prefix=managed_prefix)
         if comparable(merged) != comparable(current):
             ip_configuration["authorizedNetworks"] = merged
             changed = True
+    weaker_than = ssl_downgrade(ip_configuration, ssl_mode) if ssl_mode else None
+    if weaker_than and not allow_ssl_downgrade:
+        raise SslDowngradeError(
+            "ssl_mode=%s would weaken the instance's SSL mode, which is %s; nothing was changed. "
+            "Leave ssl_mode unset to keep the instance's mode, or set allow_ssl_downgrade=true "
+            "to weaken it on purpose." % (ssl_mode, weaker_than))
     if ssl_mode and ssl_needs_change(ip_configuration, ssl_mode):
         ip_configuration.update(ssl_fields(ssl_mode))
         changed = True
@@ -53,16 +71,16 @@ def access_summary(ip_configuration):
 
 
 def ensure_access(client, desired_networks, state="present", exclusive=False, ssl_mode=None,
-                  ipv4_enabled=None, check_mode=False):
+                  ipv4_enabled=None, check_mode=False, allow_ssl_downgrade=False, managed_prefix=None):
     """Make the instance's ipConfiguration match the task; returns the module result."""
-    deadline = client.clock() + client.wait_timeout
     attempts = 0
     while True:
         instance = client.get_instance()
         settings = instance.get("settings") or {}
         before_conf = settings.get("ipConfiguration") or {}
         new_conf = plan_ip_configuration(before_conf, desired_networks, state, exclusive, ssl_mode,
-                                         ipv4_enabled, now=utcnow())
+                                         ipv4_enabled, now=utcnow(), allow_ssl_downgrade=allow_ssl_downgrade,
+                                         managed_prefix=managed_prefix)
         before = access_summary(before_conf)
         if new_conf is None:
             return dict(changed=False, attempts=attempts, diff=dict(before=before, after=before),
@@ -79,12 +97,11 @@ def ensure_access(client, desired_networks, state="present", exclusive=False, ss
         try:
             operation = client.patch_instance(body)
         except (StaleSettingsError, OperationInProgressError):
-            if client.clock() >= deadline:
+            if client.deadline.expired():
                 raise
             client.sleep(min(0.2 * attempts, 2.0))
             continue
-        remaining = max(1.0, deadline - client.clock())
-        operation = client.wait_operation(operation, timeout=remaining)
+        operation = client.wait_operation(operation)
         final = client.get_instance()
         final_settings = final.get("settings") or {}
         after = access_summary(final_settings.get("ipConfiguration"))

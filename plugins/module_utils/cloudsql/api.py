@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 
 try:
@@ -14,7 +13,14 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
     google_auth_exceptions = None
     requests = None
 
-RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.retry import (
+    CONNECT_TIMEOUT,
+    PERMANENT,
+    RETRYABLE_STATUS,
+    Deadline,
+    backoff_delays,
+    connection_failure,
+)
 
 
 class CloudSqlError(Exception):
@@ -43,6 +49,16 @@ class NotFoundError(CloudSqlError):
     """404 for an object other than the instance (callers decide what it means)."""
 
 
+def already_exists(exc):
+    """Does this failure say the object to create is already there (HTTP 409 or the operation)?"""
+    if isinstance(exc, OperationInProgressError) or getattr(exc, "reason", None) == "operationInProgress":
+        return False
+    if exc.status == 409 or exc.reason == "alreadyExists":
+        return True
+    return isinstance(exc, OperationFailedError) and (
+        "ALREADY_EXISTS" in str(exc) or "already exists" in str(exc).lower())
+
+
 def _error_parts(response):
     """(message, reason) of a Google JSON error response, robust to non-JSON bodies."""
     try:
@@ -60,14 +76,6 @@ def _error_parts(response):
     return error.get("message") or error.get("status") or "", reason
 
 
-def backoff_delays(initial=0.5, maximum=8.0, factor=2.0):
-    """Endless jittered exponential delays: 0.5, 1, 2, 4, 8, 8, ... (each +-25%)."""
-    delay = initial
-    while True:
-        yield delay * random.uniform(0.75, 1.25)
-        delay = min(delay * factor, maximum)
-
-
 class CloudSqlClient(object):
     """Admin API calls for one instance of one project."""
 
@@ -76,37 +84,47 @@ class CloudSqlClient(object):
         self.session = session
         self.project = project
         self.instance = instance
+        self.endpoint = api_endpoint
         self.base = api_endpoint.rstrip("/") + "/v1"
         self.request_timeout = request_timeout
         self.wait_timeout = wait_timeout
         self.sleep = sleep
         self.clock = clock
+        # One deadline for the whole task: requests, retries and operation waits share it.
+        self.deadline = Deadline(wait_timeout, clock)
+        self.reached = False  # has the endpoint answered at all in this task?
 
     # ---- transport and the one retry policy -------------------------------------------------
     def _describe(self):
         return "Cloud SQL instance %r in project %r" % (self.instance, self.project)
 
     def request(self, method, path, params=None, body=None, what=None):
-        """Send one API request; retry 429/5xx/409 operationInProgress until wait_timeout."""
+        """Send one API request; retry transient failures until the task's deadline."""
         url = self.base + path
-        deadline = self.clock() + self.wait_timeout
         delays = backoff_delays()
         what = what or "%s %s" % (method, path)
         while True:
+            timeout = max(1.0, min(self.request_timeout, self.deadline.remaining()))
             try:
-                response = self.session.request(method, url, params=params, json=body,
-                                                timeout=self.request_timeout)
+                response = self.session.request(method, url, params=params, json=body, timeout=timeout)
             except google_auth_exceptions.RefreshError as exc:
                 raise CloudSqlError("Could not obtain an access token (%s). Check the "
                                     "credentials (auth_kind, service account key)." % exc, status=401)
             except google_auth_exceptions.GoogleAuthError as exc:
                 raise CloudSqlError("Google authentication failed: %s" % exc, status=401)
             except requests.RequestException as exc:
-                if self.clock() >= deadline:
-                    raise CloudSqlError("Could not reach the Cloud SQL Admin API at %s: %s"
-                                        % (self.base, exc))
-                self.sleep(next(delays))
+                kind, why = connection_failure(exc)
+                if kind == CONNECT_TIMEOUT and not self.reached:
+                    kind = PERMANENT
+                if kind == PERMANENT or self.deadline.expired():
+                    raise CloudSqlError(
+                        "Failed to %s: could not reach the Cloud SQL Admin API at api_endpoint=%s: %s%s. "
+                        "Check api_endpoint and that this host may connect to it (proxy, firewall)."
+                        % (what, self.endpoint, why,
+                           "" if kind == PERMANENT else " (gave up after wait_timeout=%ss)" % self.wait_timeout))
+                self._pause(delays)
                 continue
+            self.reached = True
             if response.status_code < 400:
                 if not response.content:
                     return {}
@@ -114,10 +132,13 @@ class CloudSqlClient(object):
             message, reason = _error_parts(response)
             status = response.status_code
             retryable = status in RETRYABLE_STATUS or (status == 409 and reason == "operationInProgress")
-            if retryable and self.clock() < deadline:
-                self.sleep(min(next(delays), max(0.0, deadline - self.clock())))
+            if retryable and not self.deadline.expired():
+                self._pause(delays)
                 continue
             raise self._error(status, reason, message, what)
+
+    def _pause(self, delays):
+        self.sleep(min(next(delays), self.deadline.remaining()))
 
     def _error(self, status, reason, message, what):
         if status == 401:
@@ -164,19 +185,17 @@ class CloudSqlClient(object):
         return self.request("GET", "/projects/%s/operations/%s" % (self.project, name),
                             what="read operation %s" % name)
 
-    def wait_operation(self, operation, timeout=None):
-        """Poll the operation with backoff until DONE; raise with its error text."""
-        timeout = self.wait_timeout if timeout is None else timeout
-        deadline = self.clock() + timeout
+    def wait_operation(self, operation):
+        """Poll the operation with backoff until DONE (within the task's deadline)."""
         delays = backoff_delays(initial=0.25, maximum=5.0, factor=1.6)
         while operation.get("status") != "DONE":
-            if self.clock() >= deadline:
+            if self.deadline.expired():
                 raise CloudSqlError(
-                    "Operation %s (%s) on %s did not finish within %ss (last status %s); it may "
-                    "still complete, check it with `gcloud sql operations describe %s`."
+                    "Operation %s (%s) on %s did not finish within wait_timeout=%ss (last status %s); "
+                    "it may still complete, check it with `gcloud sql operations describe %s`."
                     % (operation.get("name"), operation.get("operationType"), self._describe(),
-                       timeout, operation.get("status"), operation.get("name")))
-            self.sleep(min(next(delays), max(0.0, deadline - self.clock())))
+                       self.wait_timeout, operation.get("status"), operation.get("name")))
+            self._pause(delays)
             operation = self.get_operation(operation["name"])
         errors = ((operation.get("error") or {}).get("errors")) or []
         if errors:
@@ -185,6 +204,24 @@ class CloudSqlClient(object):
                                        % (operation.get("name"), operation.get("operationType"),
                                           self._describe(), text))
         return operation
+
+    def create(self, insert, find):
+        """POST a create and wait for its operation.
+
+        A create is retried like every request, so a POST the API applied but whose response
+        was lost (a timeout, a reset) is sent again and then fails with "already exists". When
+        that happens and the object is there, the create succeeded: return what find() sees.
+        """
+        try:
+            self.wait_operation(insert())
+        except CloudSqlError as exc:
+            if not already_exists(exc):
+                raise
+            found = find()
+            if found is None:
+                raise
+            return found
+        return find()
 
     # ---- users -------------------------------------------------------------------------------
     def list_users(self):

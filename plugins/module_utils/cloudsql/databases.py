@@ -50,8 +50,8 @@ def ensure_database(client, name, charset=None, collation=None, state="present",
             body["collation"] = collation
         result.update(changed=True, database=public_database(body), diff=dict(before=None, after=public_database(body)))
         if not check_mode:
-            client.wait_operation(client.insert_database(body))
-            result["database"] = public_database(client.get_database(name)) or result["database"]
+            created = client.create(lambda: client.insert_database(body), lambda: client.get_database(name))
+            result["database"] = public_database(created) or result["database"]
             result["diff"]["after"] = result["database"]
         return result
     patch = {}

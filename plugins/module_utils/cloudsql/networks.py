@@ -185,11 +185,13 @@ def public_entry(entry):
     return {k: v for k, v in entry.items() if not k.startswith("_")}
 
 
-def merge_networks(current, desired, state="present", exclusive=False, now=None):
+def merge_networks(current, desired, state="present", exclusive=False, now=None, managed_prefix=None):
     """Return the new authorizedNetworks list (API shape) for the task.
 
     - present: each desired entry replaces the current entry with the same name (or, without a
-      name, the same network) or is appended; every other entry is kept.
+      name, the same network) or is appended; every other entry is kept, except, with
+      managed_prefix, entries whose name starts with it and that the task no longer lists (the
+      task owns those names: addresses of nodes that are gone).
     - absent: removes only the entries the task names (by name, or by value without a name).
     - exclusive (present only): the list becomes exactly the task's entries.
     Entries that need no change keep their current form (including their expirationTime).
@@ -235,6 +237,10 @@ def merge_networks(current, desired, state="present", exclusive=False, now=None)
             result.append(public_entry(wanted))
         elif not entries_equal(current[position], wanted, now):
             result[position] = public_entry(wanted)
+    if managed_prefix:
+        listed = {d["name"] for d in desired if d.get("name")}
+        result = [e for e in result
+                  if not (e.get("name") or "").startswith(managed_prefix) or e["name"] in listed]
     return result
 
 

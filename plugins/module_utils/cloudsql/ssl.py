@@ -15,6 +15,8 @@ REQUIRE_SSL_FOR_MODE = {
     "TRUSTED_CLIENT_CERTIFICATE_REQUIRED": True,
 }
 SSL_MODES = tuple(REQUIRE_SSL_FOR_MODE)
+# Weakest first: each mode admits every client the next one admits, and more.
+SSL_STRENGTH = {mode: rank for rank, mode in enumerate(SSL_MODES)}
 
 
 class SslModeError(ValueError):
@@ -37,6 +39,14 @@ def effective_ssl_mode(ip_configuration):
     if ip_configuration.get("requireSsl"):
         return "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
     return "ALLOW_UNENCRYPTED_AND_ENCRYPTED"
+
+
+def ssl_downgrade(ip_configuration, ssl_mode):
+    """The instance's current mode when ssl_mode is weaker than it, else None."""
+    current = effective_ssl_mode(ip_configuration)
+    if SSL_STRENGTH[validate_ssl_mode(ssl_mode)] < SSL_STRENGTH.get(current, 0):
+        return current
+    return None
 
 
 def ssl_fields(ssl_mode):

@@ -42,13 +42,17 @@ def public_user(user):
     return {"name": user.get("name"), "host": user.get("host"), "type": user.get("type") or "BUILT_IN"}
 
 
+def find_user(client, name, host, user_type):
+    return next((u for u in client.list_users() if _matches(u, name, host, user_type)), None)
+
+
 def ensure_user(client, name, user_type="BUILT_IN", host=None, password=None,
                 update_password="on_create", state="present", check_mode=False):
     validate_user(name, user_type, host, password, state)
     if user_type == "BUILT_IN":
         host = host or DEFAULT_MYSQL_HOST
     client.get_instance()  # a clear 404 naming project and instance before anything else
-    existing = next((u for u in client.list_users() if _matches(u, name, host, user_type)), None)
+    existing = find_user(client, name, host, user_type)
     before = public_user(existing)
     result = dict(changed=False, password_updated=False, diff=dict(before=before, after=before),
                   user=before)
@@ -70,7 +74,8 @@ def ensure_user(client, name, user_type="BUILT_IN", host=None, password=None,
         result.update(changed=True, user=after, password_updated=bool(password),
                       diff=dict(before=None, after=after))
         if not check_mode:
-            client.wait_operation(client.insert_user(body))
+            client.create(lambda: client.insert_user(body),
+                          lambda: find_user(client, name, host, user_type))
         return result
     if (existing.get("type") or "BUILT_IN") != user_type:
         raise UserInputError("user %r exists with type %s; the type of a user cannot change "

@@ -4,18 +4,16 @@
 and its password is only set when the given one does not already work."""
 from __future__ import annotations
 
-import hashlib
+import binascii
 import re
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import (  # noqa: F401 (re-exported)
+    native_password_hash,
+    stored_password_matches,
+)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
 
 _GLOBAL_GRANT = re.compile(r"^GRANT (?P<privs>.+?) ON \*\.\* TO ", re.IGNORECASE)
-
-
-def native_password_hash(password):
-    """The mysql_native_password hash as the server stores it: '*' + SHA1(SHA1(password)) in hex."""
-    inner = hashlib.sha1(password.encode("utf-8")).digest()
-    return "*" + hashlib.sha1(inner).hexdigest().upper()
 
 
 def parse_grants(lines):
@@ -41,9 +39,10 @@ def parse_grants(lines):
 
 
 def _user_row(session, user, host):
+    # HEX: caching_sha2_password's stored salt is binary and would not survive a text column.
     return session.row(Statement(
-        "SELECT plugin, authentication_string FROM mysql.user WHERE User = %s AND Host = %s",
-        (user, host)))
+        "SELECT plugin, HEX(authentication_string) AS authentication_hex FROM mysql.user"
+        " WHERE User = %s AND Host = %s", (user, host)))
 
 
 def _grant_lines(session, user, host):
@@ -51,22 +50,32 @@ def _grant_lines(session, user, host):
     return [list(row.values())[0] for row in rows]
 
 
+def _stored(row):
+    text = row.get("authentication_hex") or ""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("ascii")
+    return binascii.unhexlify(text)
+
+
 def password_works(row, password, try_login):
-    """True/False when we can tell; mysql_native_password is compared offline, others by logging in."""
-    plugin = (row.get("plugin") or "").lower()
-    stored = row.get("authentication_string") or ""
-    if isinstance(stored, (bytes, bytearray)):
-        stored = stored.decode()
-    if plugin in ("", "mysql_native_password") and (stored.startswith("*") or stored == ""):
-        return stored == (native_password_hash(password) if password else "")
-    return try_login()
+    """True/False, or None when it cannot be told.
+
+    Checked offline against the stored hash whenever the plugin allows it (native, caching_sha2,
+    sha256, ed25519), wherever the controller is. Otherwise a login from the controller that succeeds
+    proves it; a refused login proves nothing (the host pattern may not admit the controller).
+    """
+    known = stored_password_matches(row.get("plugin"), _stored(row), password)
+    if known is not None:
+        return known
+    return True if try_login() else None
 
 
 def ensure_replication_user(session, flavor, user, host, password, update_password, try_login):
     """Create or repair the account; writes go through ``session``.
 
     Returns (actions, warnings, diff) where diff is {"before": ..., "after": ...} of the account
-    (exists, privileges, password_works), never the password.
+    (exists, privileges, password_works), never the password; "after" also has
+    password_changed=True when the account was created or its password set.
     """
     actions = []
     warnings = []
@@ -80,7 +89,7 @@ def ensure_replication_user(session, flavor, user, host, password, update_passwo
         session.write(grant)
         actions.append("created replication user %s@%s with %s" % (user, host, privileges))
         before = {"exists": False, "privileges": [], "password_works": False}
-        return actions, warnings, {"before": before, "after": after}
+        return actions, warnings, {"before": before, "after": dict(after, password_changed=True)}
 
     held, other = parse_grants(_grant_lines(session, user, host))
     before = {"exists": True, "privileges": sorted(held) + other}
@@ -96,12 +105,21 @@ def ensure_replication_user(session, flavor, user, host, password, update_passwo
     before["password_works"] = works
     if works:
         return actions, warnings, {"before": before, "after": after}
+    if works is None:
+        # Setting it on every run would report a change every time: leave it and say why.
+        warnings.append(
+            "cannot tell whether replication_password is the password of %s@%s: its plugin %s "
+            "cannot be checked offline and the login from here was refused (the account's host "
+            "pattern may not admit this machine); the password was left unchanged. Set it with "
+            "SET PASSWORD / ALTER USER if it must change." % (user, host, row.get("plugin")))
+        after["password_works"] = None
+        return actions, warnings, {"before": before, "after": after}
     if update_password == "on_create":
         warnings.append(
             "replication_password does not match the existing password of %s@%s; left unchanged "
             "because update_password=on_create." % (user, host))
         after["password_works"] = False
         return actions, warnings, {"before": before, "after": after}
-    session.write(Statement("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password), secret=[2]))
+    session.write(Statement(flavor.statement("set_password"), (user, host, password), secret=[2]))
     actions.append("set the password of %s@%s (the given replication_password did not work)" % (user, host))
-    return actions, warnings, {"before": before, "after": after}
+    return actions, warnings, {"before": before, "after": dict(after, password_changed=True)}

@@ -66,11 +66,13 @@ def ensure_primary(session, flavor, spec, try_login, address):
                                                    replicating["io_running"], replicating["sql_running"]))
     before = {"read_only": server["read_only"]}
     after = {"read_only": server["read_only"] if spec.get("read_only") is None else bool(spec["read_only"])}
+    password_changed = False
     if spec.get("replication_user"):
         user_actions, warnings, user_diff = ensure_replication_user(
             session, flavor, spec["replication_user"], spec["replication_user_host"],
             spec["replication_password"], spec["update_password"], try_login)
         actions.extend(user_actions)
+        password_changed = user_diff["after"].pop("password_changed", False)
         before["replication_user"] = user_diff["before"]
         after["replication_user"] = user_diff["after"]
     ensure_read_only(session, server["read_only"], spec.get("read_only"), actions)
@@ -91,6 +93,8 @@ def ensure_primary(session, flavor, spec, try_login, address):
         "binlog_position": binlog_position,
         # In check mode this is the predicted value.
         "read_only": after["read_only"],
+        # Replicas still hold the old password until they are given this one (refresh_password).
+        "password_changed": password_changed,
         "diff": {"before": before, "after": after},
     }
     if flavor.name == "mariadb":

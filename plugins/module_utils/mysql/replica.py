@@ -4,7 +4,9 @@
 repair stopped or broken threads, and refuse setups that would silently diverge.
 
 A replica that already replicates from the requested source is left alone: it is never stopped,
-never reset (no RESET SLAVE/REPLICA ALL, ever) and its working password is never re-sent.
+never reset (no RESET SLAVE/REPLICA ALL, ever) and its working password is never re-sent, unless
+``refresh_password`` says the password just changed on the source: then its IO thread (on
+MariaDB both threads) stops, only the password changes, and it starts again at its position.
 """
 from __future__ import annotations
 
@@ -94,9 +96,24 @@ def plan_repairs(status, spec, flavor):
         stopped.append("IO thread was stopped%s" % _last_error(status, "io"))
     if status["sql_running"] != RUNNING:
         stopped.append("SQL thread was stopped%s" % _last_error(status, "sql"))
+    if spec.get("refresh_password"):
+        return [password_step(status, spec, flavor, stopped)]
     if stopped:
         return [Step("started replication: %s" % "; ".join(stopped), [flavor.statement("start_replica")])]
     return []
+
+
+def password_step(status, spec, flavor, stopped):
+    """Give a configured replica the source's new password, keeping its position (no reset)."""
+    change = Statement(flavor.statement("change_password"), (spec["replication_password"],), secret=[0])
+    running = status["io_running"] in (RUNNING,) + STARTING or status["sql_running"] == RUNNING
+    statements = ([flavor.statement("stop_for_password")] if running else []) + [
+        change, flavor.statement("start_replica")]
+    how = "stopped and started again at its position" if running else "started at its position"
+    action = "set the new replication password of %s (refresh_password): %s" % (spec["replication_user"], how)
+    if stopped:
+        action += "; %s" % "; ".join(stopped)
+    return Step(action, statements)
 
 
 def same_server(mine, theirs):

@@ -201,3 +201,60 @@ def test_busy_instance_beyond_wait_timeout_fails_clearly(run_playbook, fake_api,
     assert run.rc != 0
     msg = _result(run)["msg"]
     assert "another operation is still running" in msg and gcp["instance"] in msg
+
+
+def _require_client_certs(fake, gcp):
+    conf = fake.instances[(PROJECT, gcp["instance"])]["settings"]["ipConfiguration"]
+    conf.update(sslMode="TRUSTED_CLIENT_CERTIFICATE_REQUIRED", requireSsl=True)
+
+
+def test_weaker_ssl_mode_is_refused_unless_allowed(run_playbook, fake_api, gcp):
+    _require_client_certs(fake_api, gcp)
+    writes = fake_api.write_count
+    tasks = _access(gcp, ssl_mode="ENCRYPTED_ONLY",
+                    authorized_networks=[{"name": "office", "value": "203.0.113.0/24"}])
+    for check in (True, False):
+        run = run_playbook(tasks, check=check)
+        assert run.rc != 0
+        assert ("ssl_mode=ENCRYPTED_ONLY would weaken the instance's SSL mode, which is "
+                "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") in _result(run)["msg"]
+        assert "allow_ssl_downgrade=true" in _result(run)["msg"]
+    assert fake_api.write_count == writes
+    conf = fake_api.instance(PROJECT, gcp["instance"])["settings"]["ipConfiguration"]
+    assert conf["sslMode"] == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" and conf["authorizedNetworks"] == []
+
+    allowed = _access(gcp, ssl_mode="ENCRYPTED_ONLY", allow_ssl_downgrade=True)
+    run = run_playbook(allowed)
+    assert run.rc == 0 and _result(run)["changed"] is True, run.stdout
+    conf = fake_api.instance(PROJECT, gcp["instance"])["settings"]["ipConfiguration"]
+    assert conf["sslMode"] == "ENCRYPTED_ONLY" and conf["requireSsl"] is False
+
+
+def test_managed_name_prefix_removes_entries_of_nodes_that_are_gone(run_playbook, fake_api, gcp):
+    fake_api.instances[(PROJECT, gcp["instance"])]["settings"]["ipConfiguration"]["authorizedNetworks"] = [
+        {"kind": "sql#aclEntry", "name": "k8s-node-not-ours", "value": "192.0.2.9"}]
+    nodes = [{"name": "statefuldb-node-a", "value": "198.51.100.1"},
+             {"name": "statefuldb-node-b", "value": "198.51.100.2"}]
+    first = _access(gcp, managed_name_prefix="statefuldb-node-",
+                    authorized_networks=[{"name": "office", "value": "203.0.113.0/24"}] + nodes)
+    assert _result(run_playbook(first))["changed"] is True
+    # Node b is gone, node c is new (b's address may be recycled to someone else).
+    second = _access(gcp, managed_name_prefix="statefuldb-node-", authorized_networks=[
+        nodes[0], {"name": "statefuldb-node-c", "value": "198.51.100.3"}])
+    check = run_playbook(second, check=True, diff=True)
+    assert _result(check)["changed"] is True
+    assert ("statefuldb-node-b", "198.51.100.2") in _networks(fake_api, gcp)
+    runs = [run_playbook(second), run_playbook(second, check=True), run_playbook(second)]
+    assert [_result(r)["changed"] for r in runs] == [True, False, False]
+    assert _networks(fake_api, gcp) == {
+        ("k8s-node-not-ours", "192.0.2.9"), ("office", "203.0.113.0/24"),
+        ("statefuldb-node-a", "198.51.100.1"), ("statefuldb-node-c", "198.51.100.3")}
+
+
+def test_managed_name_prefix_input_errors(run_playbook, fake_api, gcp):
+    writes = fake_api.write_count
+    empty = run_playbook(_access(gcp, managed_name_prefix="", authorized_networks=[]))
+    assert empty.rc != 0 and "managed_name_prefix must not be empty" in _result(empty)["msg"]
+    no_list = run_playbook(_access(gcp, managed_name_prefix="statefuldb-node-"))
+    assert no_list.rc != 0 and "managed_name_prefix needs state=present and authorized_networks" in _result(no_list)["msg"]
+    assert fake_api.write_count == writes

@@ -41,3 +41,18 @@ def test_database_bad_collation_writes_nothing(run_playbook, fake_api, gcp):
     assert run.rc != 0
     assert "collation 'latin1_swedish_ci' does not belong to charset 'utf8mb4'" in last_result(run)["msg"]
     assert fake_api.write_count == writes
+
+
+def test_create_whose_response_was_lost_succeeds_as_created(run_playbook, fake_api, gcp):
+    # The first POST is applied but its response never arrives; the retried POST finds the database.
+    fake_api.lose_next_response("POST", "/instances/%s/databases" % gcp["instance"])
+    before = len(fake_api.writes)
+    create = _database(gcp, name="orders", charset="utf8mb4", collation="utf8mb4_unicode_ci")
+    run = run_playbook(create)
+    assert run.rc == 0, run.stdout
+    result = last_result(run)
+    assert result["changed"] is True
+    assert result["database"] == {"name": "orders", "charset": "utf8mb4", "collation": "utf8mb4_unicode_ci"}
+    # The retried POST may first meet 409 operationInProgress (the first create still running).
+    assert [w[0] for w in fake_api.writes[before:]].count("POST") >= 2
+    assert last_result(run_playbook(create))["changed"] is False

@@ -121,7 +121,7 @@ def test_role_with_cluster_node_addresses_and_secret(playbook, k8s_client, names
         for secret in (password, mariadb.app_password):
             assert secret not in runs[1].stdout + runs[1].stderr
         networks = {(e["name"], e["value"]) for e in fake_api.authorized_networks(PROJECT, gcp["instance"])}
-        assert networks == {("office", "203.0.113.0/24"), ("k8s-node-" + node_name, "198.51.100.42")}
+        assert networks == {("office", "203.0.113.0/24"), ("statefuldb-node-" + node_name, "198.51.100.42")}
 
         secret = core.read_namespaced_secret("orders-db", namespace)
         data = {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
@@ -135,8 +135,28 @@ def test_role_with_cluster_node_addresses_and_secret(playbook, k8s_client, names
         again = [playbook(PLAYBOOK, check=True, extra_vars=extra), playbook(PLAYBOOK, extra_vars=extra)]
         assert [r.rc for r in again] == [0, 0]
         assert [r.stats["changed"] for r in again] == [0, 0], again[1].stdout[-4000:]
-    finally:
+
+        # The node leaves (its address may go to someone else) and another one joins: the role
+        # removes its own entry for the old node and never touches entries it did not add.
+        fake_api.instances[(PROJECT, gcp["instance"])]["settings"]["ipConfiguration"]["authorizedNetworks"].append(
+            {"kind": "sql#aclEntry", "name": "k8s-node-added-by-hand", "value": "192.0.2.55"})
         core.delete_node(node_name)
+        core.create_node(client.V1Node(metadata=client.V1ObjectMeta(
+            name=node_name + "-b", labels={"statefuldb.io/cloudsql-test": suffix})))
+        core.patch_node_status(node_name + "-b", {"status": {"addresses": [
+            {"type": "ExternalIP", "address": "198.51.100.43"}]}})
+        recycled = playbook(PLAYBOOK, extra_vars=extra)
+        assert recycled.rc == 0, recycled.stdout[-4000:]
+        networks = {(e["name"], e["value"]) for e in fake_api.authorized_networks(PROJECT, gcp["instance"])}
+        assert networks == {("office", "203.0.113.0/24"), ("k8s-node-added-by-hand", "192.0.2.55"),
+                            ("statefuldb-node-" + node_name + "-b", "198.51.100.43")}
+    finally:
+        for name in (node_name, node_name + "-b"):
+            try:
+                core.delete_node(name)
+            except client.exceptions.ApiException as exc:
+                if exc.status != 404:
+                    raise
 
 
 def test_role_with_only_networks_adds_a_temporary_controller_entry(run_playbook, fake_api, gcp, mariadb):
@@ -177,3 +197,28 @@ def test_playbook_at_vvv_with_diff_shows_no_key_or_password(run_playbook, fake_a
     assert password not in output
     assert not [line for line in key_lines if line in output], "a line of the service-account key was printed"
     assert not [line for line in tls_key_lines if line in output], "a line of a TLS private key was printed"
+
+
+def test_role_leaves_an_instance_that_requires_client_certificates_alone(run_playbook, fake_api, gcp, mariadb):
+    """The role's default used to be ssl_mode ENCRYPTED_ONLY, which stopped requiring client
+    certificates; now the mode is left as it is unless asked, and a weaker one is refused."""
+    conf = fake_api.instances[(PROJECT, gcp["instance"])]["settings"]["ipConfiguration"]
+    conf.update(sslMode="TRUSTED_CLIENT_CERTIFICATE_REQUIRED", requireSsl=True)
+    extra = _role_vars(gcp, mariadb, "c", cloudsql_access_users=[], cloudsql_access_databases=[])
+    del extra["cloudsql_access_ssl_mode"]
+    run = run_playbook(PLAYBOOK, extra_vars=extra)
+    assert run.rc == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    after = fake_api.instance(PROJECT, gcp["instance"])["settings"]["ipConfiguration"]
+    assert after["sslMode"] == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" and after["requireSsl"] is True
+    assert ("office", "203.0.113.0/24") in {(e["name"], e["value"]) for e in after["authorizedNetworks"]}
+
+    writes = fake_api.write_count
+    weaker = dict(extra, cloudsql_access_ssl_mode="ENCRYPTED_ONLY",
+                  cloudsql_access_authorized_networks=[{"name": "new", "value": "203.0.113.77"}])
+    refused = run_playbook(PLAYBOOK, extra_vars=weaker)
+    assert refused.rc != 0
+    assert "would weaken" in _task(refused, "Authorize networks and set the SSL mode")["msg"]
+    assert fake_api.write_count == writes
+    allowed = run_playbook(PLAYBOOK, extra_vars=dict(weaker, cloudsql_access_allow_ssl_downgrade=True))
+    assert allowed.rc == 0, allowed.stdout[-4000:]
+    assert fake_api.instance(PROJECT, gcp["instance"])["settings"]["ipConfiguration"]["sslMode"] == "ENCRYPTED_ONLY"

@@ -56,3 +56,17 @@ def test_user_input_errors_write_nothing(run_playbook, fake_api, gcp):
     iam_pw = run_playbook(_user(gcp, name="x@y.iam", type="CLOUD_IAM_USER", password="pw"))
     assert iam_pw.rc != 0 and "password is only for type BUILT_IN" in last_result(iam_pw)["msg"]
     assert fake_api.write_count == writes
+
+
+def test_create_whose_response_was_lost_succeeds_as_created(run_playbook, fake_api, gcp):
+    # The first POST is applied but its response never arrives; the retried POST finds the user.
+    fake_api.lose_next_response("POST", "/instances/%s/users" % gcp["instance"])
+    posts = [w for w in fake_api.writes if w[0] == "POST"]
+    run = run_playbook(_user(gcp, name="app", password="S3cret-app-pw"))
+    assert run.rc == 0, run.stdout
+    assert last_result(run)["changed"] is True
+    # The retried POST may first meet 409 operationInProgress (the first create still running).
+    assert len([w for w in fake_api.writes if w[0] == "POST"][len(posts):]) >= 2
+    assert fake_api.user(PROJECT, gcp["instance"], "app", "%")["password"] == "S3cret-app-pw"
+    again = run_playbook(_user(gcp, name="app", password="S3cret-app-pw"))
+    assert last_result(again)["changed"] is False

@@ -3,6 +3,8 @@
 Needs Debian's mariadb-server (mariadbd, mariadb-install-db); no cluster.
 """
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import ed25519_password_hash
+
 REPL_PASSWORD = "Repl-S3cret-xq81"
 
 
@@ -139,3 +141,43 @@ def test_missing_privileges_fail_with_the_statement_not_a_traceback(mariadb, rep
                                     % primary.port), result["msg"]
     assert "Traceback" not in str(result) and REPL_PASSWORD not in str(result)
     assert not user_exists(primary, "repl")
+
+
+def test_password_check_does_not_depend_on_where_the_controller_is(mariadb, replication):
+    """The replication user's host pattern ('10.%') does not admit the controller (127.0.0.1):
+    a login from here is refused whatever the password. The stored hash decides instead (native
+    and ed25519 here; caching_sha2 in the unit tests). Before, for ed25519 the refused login
+    counted as a wrong password and the password was set (changed) on every run, and setting it
+    with ALTER USER ... IDENTIFIED BY turned the account into a mysql_native_password one."""
+    primary = mariadb("primary", server_id=1)
+    primary.sql("INSTALL SONAME 'auth_ed25519'")
+    primary.sql("CREATE USER 'repl'@'10.%%' IDENTIFIED BY %s", (REPL_PASSWORD,))
+    primary.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'10.%'")
+    primary.sql("CREATE USER 'repl_ed'@'10.%%' IDENTIFIED VIA ed25519 USING PASSWORD(%s)", (REPL_PASSWORD,))
+    primary.sql("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl_ed'@'10.%'")
+
+    def stored(user):
+        return primary.sql("SELECT plugin, authentication_string FROM mysql.user WHERE User=%s", (user,))[0]
+
+    for user in ("repl", "repl_ed"):
+        before = stored(user)
+        options = dict(primary.login(), role="primary", replication_user=user, replication_user_host="10.%",
+                       replication_password=REPL_PASSWORD)
+        for unused_run in range(2):
+            unused, result = replication(**options)
+            assert result.get("failed") is not True, result
+            assert result["changed"] is False, result
+            assert result["password_changed"] is False
+            assert not [q for q in result["queries"] if q.startswith(("ALTER USER", "SET PASSWORD"))]
+        assert stored(user) == before
+
+    # A rotation is seen the same way: set once (keeping the ed25519 plugin), then left alone.
+    rotated = dict(primary.login(), role="primary", replication_user="repl_ed", replication_user_host="10.%",
+                   replication_password="Rotated-ed-77x")
+    unused, first = replication(**rotated)
+    assert first["changed"] is True and first["password_changed"] is True, first
+    assert "SET PASSWORD FOR 'repl_ed'@'10.%' = PASSWORD('********')" in first["queries"]
+    assert stored("repl_ed") == {"plugin": "ed25519",
+                                 "authentication_string": ed25519_password_hash("Rotated-ed-77x")}
+    unused, second = replication(**rotated)
+    assert second["changed"] is False, second

@@ -334,3 +334,52 @@ def test_repoint_to_a_promoted_replica_after_failover(mariadb, replication):
 
     assert replication(check=True, **options)[1]["changed"] is False
     assert replication(**options)[1]["changed"] is False
+
+
+def test_rotated_password_reaches_a_healthy_replica_in_the_same_run(pair, replication):
+    """The primary task changes the replication password (password_changed); the replica task with
+    refresh_password gives the healthy replica the new one at once, without a reset: it keeps its
+    position and replicates after a reconnect, which with the old password would fail."""
+    primary, replica = pair
+    unused, first = replication(**replica_options(replica, primary))
+    assert first["changed"] is True and first["caught_up"] is True, first
+    write_row(primary, "before-rotation")
+    wait_for_row(replica, "before-rotation")
+
+    new_password = "Repl-R0tated-9fq"
+    primary_options = dict(primary.login(), role="primary", replication_user="repl",
+                           replication_password=new_password)
+    unused, rotated = replication(**primary_options)
+    assert rotated["changed"] is True and rotated["password_changed"] is True, rotated
+    unused, again = replication(**primary_options)
+    assert again["changed"] is False and again["password_changed"] is False, again
+
+    position = replica.value("SELECT @@gtid_slave_pos")
+    options = replica_options(replica, primary, replication_password=new_password, refresh_password=True)
+    unused, check = replication(check=True, **options)
+    assert check["changed"] is True, check
+    unused, refreshed = replication(**options)
+    assert refreshed.get("failed") is not True, refreshed
+    assert refreshed["changed"] is True
+    assert refreshed["actions"] == ["set the new replication password of repl (refresh_password): stopped and "
+                                    "started again at its position"]
+    assert [q for q in refreshed["queries"] if q.split()[0] in ("STOP", "CHANGE", "START", "RESET")] == [
+        "STOP REPLICA", "CHANGE MASTER TO MASTER_PASSWORD='********'", "START REPLICA"]
+    assert new_password not in str(refreshed)
+    status = replica.replica_status()
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"], status["Using_Gtid"]) == ("Yes", "Yes", "Slave_Pos")
+    assert status["Master_Port"] == primary.port
+    # Never reset: the position only moved forward from where it was.
+    assert replica.value("SELECT @@gtid_slave_pos").split("-")[:2] == position.split("-")[:2]
+    assert int(replica.value("SELECT @@gtid_slave_pos").split("-")[2]) >= int(position.split("-")[2])
+
+    # A reconnect now logs in with the new password.
+    replica.sql("STOP SLAVE")
+    replica.sql("START SLAVE")
+    write_row(primary, "after-rotation")
+    wait_for_row(replica, "after-rotation")
+    assert rows_on(replica) == ["before-replication", "before-rotation", "after-rotation"]
+
+    # Without a new rotation the replica is left alone again.
+    unused, idem = replication(**replica_options(replica, primary, replication_password=new_password))
+    assert idem["changed"] is False, idem

@@ -30,10 +30,17 @@ MARIADB_10_0 = {
     ),
     "start_replica": "START SLAVE",
     "stop_replica": "STOP SLAVE",
+    # A new password for a configured replica. MariaDB refuses CHANGE MASTER while either thread
+    # runs (error 1198), so both stop; the position (gtid_slave_pos) is kept.
+    "stop_for_password": "STOP SLAVE",
+    "change_password": "CHANGE MASTER TO MASTER_PASSWORD=%s",
     # Returns 0 once gtid_slave_pos reached the position, -1 on timeout.
     "wait_for_gtid": "SELECT MASTER_GTID_WAIT(%s, %s)",
     # No server-side GTID set function: errant transactions are found in Python (gtid.py).
     "errant_gtids": None,
+    # Keeps the account's plugin: ALTER USER ... IDENTIFIED BY would switch an ed25519 account
+    # to mysql_native_password.
+    "set_password": "SET PASSWORD FOR %s@%s = PASSWORD(%s)",
     "grant_privileges": "REPLICATION SLAVE, REPLICATION CLIENT",
     "shown_privileges": frozenset(["REPLICATION SLAVE", "REPLICATION CLIENT"]),
     "status_columns": {
@@ -60,6 +67,7 @@ MARIADB_10_5_1 = dict(
     replica_status="SHOW REPLICA STATUS",
     start_replica="START REPLICA",
     stop_replica="STOP REPLICA",
+    stop_for_password="STOP REPLICA",
 )
 
 MARIADB_10_5_2 = dict(

@@ -29,10 +29,15 @@ MYSQL_8_0_23 = {
     ),
     "start_replica": "START REPLICA",
     "stop_replica": "STOP REPLICA",
+    # A new password for a configured replica: only the receiver (IO) thread has to stop; the
+    # applier keeps applying and the position is kept.
+    "stop_for_password": "STOP REPLICA IO_THREAD",
+    "change_password": "CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=%s",
     # Returns 0 once gtid_executed contains the set, 1 on timeout.
     "wait_for_gtid": "SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)",
     # Run on the source: (replica set, source set, replica set, source set).
     "errant_gtids": "SELECT GTID_SUBSET(%s, %s) AS is_subset, GTID_SUBTRACT(%s, %s) AS errant",
+    "set_password": "ALTER USER %s@%s IDENTIFIED BY %s",
     "grant_privileges": "REPLICATION SLAVE, REPLICATION CLIENT",
     "shown_privileges": frozenset(["REPLICATION SLAVE", "REPLICATION CLIENT"]),
     "status_columns": {

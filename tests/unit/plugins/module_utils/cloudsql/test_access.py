@@ -9,6 +9,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.access imp
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import StaleSettingsError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.networks import normalize_entries
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.retry import Deadline
 
 
 class ScriptedClient(object):
@@ -19,6 +20,7 @@ class ScriptedClient(object):
         self.patch_errors = list(patch_errors)
         self.patches = []
         self.now = 0.0
+        self.deadline = Deadline(self.wait_timeout, self.clock)
 
     def clock(self):
         return self.now
@@ -35,7 +37,7 @@ class ScriptedClient(object):
             raise self.patch_errors.pop(0)
         return {"name": "op1", "status": "PENDING", "operationType": "UPDATE"}
 
-    def wait_operation(self, operation, timeout=None):
+    def wait_operation(self, operation):
         return dict(operation, status="DONE")
 
 
@@ -86,3 +88,28 @@ def test_check_mode_never_patches():
                            ssl_mode="ENCRYPTED_ONLY", check_mode=True)
     assert result["changed"] is True and client.patches == []
     assert result["diff"]["after"]["authorized_networks"] == [{"name": "a", "value": "192.0.2.1"}]
+
+
+CERTS = {"ipv4Enabled": True, "sslMode": "TRUSTED_CLIENT_CERTIFICATE_REQUIRED", "requireSsl": True,
+         "authorizedNetworks": []}
+
+
+def test_a_weaker_ssl_mode_is_refused_before_anything_is_written():
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.access import SslDowngradeError
+    client = ScriptedClient([{"settings": {"settingsVersion": "3", "ipConfiguration": dict(CERTS)}}])
+    with pytest.raises(SslDowngradeError, match="ssl_mode=ENCRYPTED_ONLY would weaken .* "
+                                                "TRUSTED_CLIENT_CERTIFICATE_REQUIRED.*allow_ssl_downgrade=true"):
+        ensure_access(client, normalize_entries([{"name": "a", "value": "192.0.2.1"}]), ssl_mode="ENCRYPTED_ONLY")
+    assert client.patches == []
+
+
+def test_a_weaker_ssl_mode_is_applied_when_allowed():
+    plan = plan_ip_configuration(CERTS, None, ssl_mode="ENCRYPTED_ONLY", allow_ssl_downgrade=True)
+    assert plan["sslMode"] == "ENCRYPTED_ONLY" and plan["requireSsl"] is False
+
+
+def test_unset_ssl_mode_leaves_the_instance_mode_and_stronger_is_fine():
+    assert plan_ip_configuration(CERTS, None, ssl_mode=None) is None
+    plan = plan_ip_configuration(dict(CERTS, sslMode="ENCRYPTED_ONLY", requireSsl=False), None,
+                                 ssl_mode="TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
+    assert plan["sslMode"] == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"

@@ -120,3 +120,19 @@ def test_fixed_expiration_compares_as_time_not_text():
                                  now=NOW)
     assert entries_equal(acl("198.51.100.7", "t", "2030-02-01T00:00:00.000000000Z"), wanted, now=NOW)
     assert not entries_equal(acl("198.51.100.7", "t"), wanted, now=NOW)
+
+
+def test_managed_prefix_removes_only_its_own_entries_that_are_gone():
+    current = [{"name": "office", "value": "203.0.113.0/24"},
+               {"name": "statefuldb-node-a", "value": "198.51.100.1"},
+               {"name": "statefuldb-node-b", "value": "198.51.100.2"},
+               {"name": "k8s-node-b", "value": "198.51.100.9"},
+               {"value": "192.0.2.7"}]
+    desired = normalize_entries([{"name": "statefuldb-node-a", "value": "198.51.100.1"},
+                                 {"name": "statefuldb-node-c", "value": "198.51.100.3"}])
+    merged = merge_networks(current, desired, managed_prefix="statefuldb-node-")
+    assert [(e.get("name"), e["value"]) for e in merged] == [
+        ("office", "203.0.113.0/24"), ("statefuldb-node-a", "198.51.100.1"), ("k8s-node-b", "198.51.100.9"),
+        (None, "192.0.2.7"), ("statefuldb-node-c", "198.51.100.3")]
+    # Without the prefix nothing is removed (merge, never replace).
+    assert len(merge_networks(current, desired)) == 6

@@ -31,3 +31,15 @@ def test_legacy_require_ssl_maps_to_a_mode():
 def test_unknown_mode_is_rejected():
     with pytest.raises(SslModeError, match="use one of ALLOW_UNENCRYPTED_AND_ENCRYPTED"):
         ssl_fields("REQUIRED")
+
+
+def test_ssl_downgrade_names_the_stronger_current_mode():
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.ssl import ssl_downgrade
+    certs = {"sslMode": "TRUSTED_CLIENT_CERTIFICATE_REQUIRED", "requireSsl": True}
+    assert ssl_downgrade(certs, "ENCRYPTED_ONLY") == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+    assert ssl_downgrade(certs, "ALLOW_UNENCRYPTED_AND_ENCRYPTED") == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+    assert ssl_downgrade(certs, "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") is None
+    # Legacy requireSsl alone means client certificates are required.
+    assert ssl_downgrade({"requireSsl": True}, "ENCRYPTED_ONLY") == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+    assert ssl_downgrade({"sslMode": "ENCRYPTED_ONLY"}, "ALLOW_UNENCRYPTED_AND_ENCRYPTED") == "ENCRYPTED_ONLY"
+    assert ssl_downgrade({}, "ENCRYPTED_ONLY") is None

@@ -1,6 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 import pytest
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlClient
+
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.users import UserInputError, ensure_user
 
 
@@ -29,6 +31,8 @@ class Client(object):
 
     def wait_operation(self, op):
         return op
+
+    create = CloudSqlClient.create  # the real create-and-wait logic over this scripted client
 
 
 def test_create_builtin_user_defaults_host_and_sends_password():

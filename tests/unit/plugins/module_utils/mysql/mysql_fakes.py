@@ -28,6 +28,7 @@ class FakeServer:
         self.wait_results = list(wait_results or [])
         self.binlog = binlog
         self.executed = []  # (sql, args) of everything that reached the server
+        self.source_password = None  # what CHANGE MASTER/REPLICATION SOURCE last set
 
     # --- what the server answers -----------------------------------------------------------
     def answer(self, sql, args):
@@ -49,8 +50,12 @@ class FakeServer:
         if upper.startswith("SELECT GTID_SUBSET"):
             subset, errant = self.gtid_subset(args[0], args[1])
             return [{"is_subset": 1 if subset else 0, "errant": errant}]
-        if upper.startswith("SELECT PLUGIN, AUTHENTICATION_STRING FROM MYSQL.USER"):
-            return [dict(self.user_row)] if self.user_row else []
+        if upper.startswith("SELECT PLUGIN, HEX(AUTHENTICATION_STRING) AS AUTHENTICATION_HEX FROM MYSQL.USER"):
+            if not self.user_row:
+                return []
+            stored = self.user_row.get("authentication_string") or b""
+            stored = stored.encode("latin-1") if isinstance(stored, str) else stored
+            return [{"plugin": self.user_row.get("plugin"), "authentication_hex": stored.hex().upper()}]
         if upper.startswith("SHOW GRANTS FOR"):
             return [{"Grants for x": line} for line in self.grants]
         self.apply_write(upper, args)
@@ -65,10 +70,19 @@ class FakeServer:
             self.status["Last_IO_Error"] = ""
             self.status["Last_SQL_Errno"] = 0
             self.status["Last_SQL_Error"] = ""
+        elif upper.endswith("IO_THREAD") and upper.startswith(("STOP SLAVE", "STOP REPLICA")):
+            self.status[columns["io"]] = "No"
         elif upper.startswith(("STOP SLAVE", "STOP REPLICA")):
             self.status[columns["io"]] = "No"
             self.status[columns["sql"]] = "No"
+        elif upper.startswith(("CHANGE MASTER", "CHANGE REPLICATION SOURCE")) and "_HOST" not in upper:
+            # Only the password: refused while a thread runs that the server says must stop.
+            mariadb = "mariadb" in (self.version + self.comment).lower()
+            if self.status[columns["io"]] == "Yes" or (mariadb and self.status[columns["sql"]] == "Yes"):
+                raise SyntaxErrorFromFake(1198, "This operation cannot be performed as you have a running slave")
+            self.source_password = args[0]
         elif upper.startswith(("CHANGE MASTER", "CHANGE REPLICATION SOURCE")):
+            self.source_password = args[3]
             self.status = dict(self.status or {}, **{
                 columns["host"]: args[0], columns["port"]: args[1], columns["user"]: args[2],
                 columns["io"]: self.status[columns["io"]] if self.status else "No",

@@ -295,3 +295,56 @@ def test_without_fail_on_timeout_a_lagging_replica_is_reported(session_for):
     status, caught_up = wait_caught_up(session_for(replica), MARIADB, "0-1-10", 1, clock=clock,
                                        sleep=lambda s: None, fail_on_timeout=False)
     assert caught_up is False and status["seconds_behind_source"] == 3
+
+
+# --- refresh_password: a password rotated on the source reaches healthy replicas ------------------
+
+HEALTHY_MARIADB = {
+    "Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes", "Master_Host": "db-0.db", "Master_Port": 3306,
+    "Master_User": "repl", "Using_Gtid": "Slave_Pos", "Seconds_Behind_Master": 0, "Last_IO_Errno": 0,
+    "Last_IO_Error": "", "Last_SQL_Errno": 0, "Last_SQL_Error": ""}
+HEALTHY_MYSQL = {
+    "Replica_IO_Running": "Yes", "Replica_SQL_Running": "Yes", "Source_Host": "db-0.db", "Source_Port": 3306,
+    "Source_User": "repl", "Auto_Position": "1", "Seconds_Behind_Source": 0, "Last_IO_Errno": 0,
+    "Last_IO_Error": "", "Last_SQL_Errno": 0, "Last_SQL_Error": ""}
+
+
+def test_refresh_password_on_a_healthy_mariadb_replica_changes_only_the_password(session_for):
+    replica, source = mariadb_pair(replica_status=dict(HEALTHY_MARIADB))
+    result, queries = run(replica, source, session_for, replication_password="N3w-pw", refresh_password=True)
+    assert result["changed"] is True
+    assert result["actions"] == ["set the new replication password of repl (refresh_password): stopped and "
+                                 "started again at its position"]
+    # MariaDB refuses CHANGE MASTER while a thread runs: both stop, nothing is reset or re-pointed.
+    assert replica.writes() == ["STOP REPLICA", "CHANGE MASTER TO MASTER_PASSWORD=%s", "START REPLICA"]
+    assert replica.source_password == "N3w-pw"
+    assert "CHANGE MASTER TO MASTER_PASSWORD='********'" in queries and "N3w-pw" not in " ".join(queries)
+    assert (result["io_running"], result["sql_running"]) == ("Yes", "Yes")
+
+
+def test_refresh_password_on_a_healthy_mysql84_replica_stops_only_the_io_thread(session_for):
+    replica, source = mysql84_pair(replica_status=dict(HEALTHY_MYSQL))
+    result, unused = run(replica, source, session_for, flavor=MYSQL84, replication_password="N3w-pw",
+                         refresh_password=True)
+    assert result["changed"] is True
+    assert replica.writes() == ["STOP REPLICA IO_THREAD", "CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=%s",
+                                "START REPLICA"]
+    assert replica.source_password == "N3w-pw"
+
+
+def test_refresh_password_in_check_mode_writes_nothing(session_for):
+    replica, source = mariadb_pair(replica_status=dict(HEALTHY_MARIADB))
+    result, queries = run(replica, source, session_for, check_mode=True, refresh_password=True)
+    assert result["changed"] is True and replica.writes() == []
+    assert queries[-3:] == ["STOP REPLICA", "CHANGE MASTER TO MASTER_PASSWORD='********'", "START REPLICA"]
+
+
+def test_refresh_password_on_a_stopped_replica_and_a_new_one():
+    steps = plan_repairs(status(io_running="No", sql_running="No"), dict(SPEC, refresh_password=True), MARIADB)
+    assert sql(steps) == ["CHANGE MASTER TO MASTER_PASSWORD=%s", "START REPLICA"]
+    assert "IO thread was stopped" in actions(steps)[0]
+    # Not configured yet, or re-pointed: the full CHANGE carries the password anyway.
+    assert sql(plan_repairs(None, dict(SPEC, refresh_password=True), MARIADB))[0].startswith("CHANGE MASTER TO MASTER_HOST")
+    assert "STOP REPLICA" in sql(plan_repairs(status(source_host="x"), dict(SPEC, refresh_password=True), MARIADB))
+    for flavor in (MARIADB, MYSQL84):
+        assert not [s for s in sql(plan_repairs(status(), dict(SPEC, refresh_password=True), flavor)) if "RESET" in s]
