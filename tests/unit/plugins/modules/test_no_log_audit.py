@@ -23,6 +23,7 @@ SECRET_NAME = re.compile(r"pass(word|phrase)?($|_)|token|api_?key|secret|private
 NOT_SECRET = {
     "client_key": "a path to the key file, not the key",
     "update_password": "a choice (always / on_create)",
+    "refresh_password": "a boolean switch (give replicas the replication password again)",
     "kubeconfig": "a path, or a dict whose credentials K8sModule masks "
                   "(test_secrets_never_logged.py::test_kubeconfig_dict_credentials_are_masked...); no_log would "
                   "mask every string of the dict (v1, the server) wherever it appears",

@@ -160,7 +160,17 @@ def test_kubeconfig_dict_credentials_are_masked_but_the_rest_stays_readable(capt
 
 
 class FakeApiHandler(http.server.BaseHTTPRequestHandler):
-    """A loopback API server that accepts any server-side apply of a Secret (201 Created) and echoes it."""
+    """A loopback API server where the Secret does not exist yet (GET: 404) and that accepts any
+    server-side apply of it (201 Created), echoing it."""
+
+    def do_GET(self):
+        payload = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
+                              "code": 404}).encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def do_PATCH(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
