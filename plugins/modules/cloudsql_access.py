@@ -15,10 +15,13 @@ description:
     again and retries until O(wait_timeout).
   - Waits for the update operation to finish and fails with the operation's error text.
   - Authorized networks are merged, never replaced, unless O(exclusive=true).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   instance:
     description: Name of the Cloud SQL instance (without the project).

@@ -11,10 +11,13 @@ description:
   - Reads a Cloud SQL instance through the Admin API and returns its state, IP addresses by type,
     connection name, SSL mode, authorized networks and server CA certificate.
   - Optionally lists its users and databases.
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.info
 options:
   instance:
     description: Name of the Cloud SQL instance.

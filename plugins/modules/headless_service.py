@@ -12,10 +12,13 @@ description:
   - Returns the pods behind it, read from its EndpointSlices, with their DNS names.
   - An existing Service with a cluster IP cannot become headless in place; that fails naming
     C(spec.clusterIP) unless O(recreate=orphan) (delete and create again).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   state:
     description: V(present) applies the Service, V(absent) deletes it.

@@ -71,6 +71,15 @@ notes:
     would change.
 requirements:
   - PyMySQL
+attributes:
+  check_mode:
+    support: full
+    details: The marker is not written, and replicas are not checked when it would change.
+  diff_mode:
+    support: none
+version_added: 0.1.0
+extends_documentation_fragment:
+  - statefuldb.k8s.attributes
 author:
   - statefuldb maintainers (@statefuldb)
 """

@@ -12,10 +12,13 @@ description:
     of what changed.
   - Secret values (C(data) and C(stringData), as given and base64-encoded) never reach syslog or journald,
     the result, the diff or C(-vvv) output, with or without C(no_log) on the task.
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   definition:
     description: One object (dict), a list of objects, or a YAML string with one or more documents.

@@ -15,11 +15,14 @@ description:
     them. PVCs are only deleted with O(state=absent) and O(delete_pvcs=true).
   - Changing a field Kubernetes does not allow to change (selector, serviceName, volumeClaimTemplates,
     podManagementPolicy) fails with a message naming the field, unless O(recreate=orphan).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
   - statefuldb.k8s.k8s_wait
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   state:
     description:

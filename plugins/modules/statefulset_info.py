@@ -10,10 +10,13 @@ description:
   - Read-only; safe in check mode.
   - Fails clearly when the governing Service is not headless, or when O(service) is not the StatefulSet's
     C(spec.serviceName) (the DNS names would not resolve).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.info
 options:
   name:
     description: StatefulSet name.
