@@ -90,6 +90,8 @@ service:
   description: The Service as the API returned it.
   returned: always
   type: dict
+  sample: {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "data"},
+           "spec": {"clusterIP": "None", "publishNotReadyAddresses": true, "selector": {"app": "db"}}}
 pods:
   description: Pods behind the Service (from EndpointSlices), sorted by ordinal.
   returned: always
@@ -102,6 +104,7 @@ dns_names:
   returned: always
   type: list
   elements: str
+  sample: ["db-0.db.data.svc.cluster.local", "db-1.db.data.svc.cluster.local"]
 api_requests:
   description: API requests this task sent.
   returned: always

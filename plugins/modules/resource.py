@@ -64,11 +64,13 @@ result:
   description: The object as the API returned it (first object when several were given), Secrets masked.
   returned: always
   type: dict
+  sample: {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "data"}, "data": {"mode": "replica"}}
 results:
   description: One entry per object, each with changed, and the object under result.
   returned: always
   type: list
   elements: dict
+  sample: [{"changed": true, "result": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "data"}}}]
 api_requests:
   description: API requests this task sent.
   returned: always

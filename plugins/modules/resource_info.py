@@ -55,6 +55,7 @@ resources:
   returned: always
   type: list
   elements: dict
+  sample: [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}, "status": {"addresses": [{"type": "ExternalIP", "address": "203.0.113.5"}]}}]
 api_requests:
   description: API requests this task sent.
   returned: always

@@ -133,6 +133,8 @@ statefulset:
   description: The StatefulSet as the API returned it (after the wait, with status).
   returned: always
   type: dict
+  sample: {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "data"},
+           "spec": {"replicas": 3, "serviceName": "db"}, "status": {"readyReplicas": 3, "replicas": 3}}
 timeline:
   description: Per ordinal, when its pod was created, scheduled and became Ready (UTC).
   returned: always
@@ -149,16 +151,19 @@ pvcs_kept:
   returned: always
   type: list
   elements: str
+  sample: ["data-db-2"]
 pvcs_expanded:
   description: PVCs whose storage request was raised (recreate with a larger template size).
   returned: always
   type: list
   elements: dict
+  sample: [{"name": "data-db-0", "storage": "20Gi"}]
 pvcs_deleted:
   description: PVCs deleted (state absent with delete_pvcs).
   returned: always
   type: list
   elements: str
+  sample: ["data-db-0", "data-db-1"]
 recreated:
   description: Whether the StatefulSet was deleted with orphaned pods and created again.
   returned: always

@@ -52,6 +52,7 @@ statefulset:
   description: The StatefulSet object.
   returned: always
   type: dict
+  sample: {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "data"}, "spec": {"replicas": 2}}
 service_name:
   description: Governing Service (spec.serviceName).
   returned: always
@@ -69,15 +70,20 @@ pods:
   returned: always
   type: list
   elements: dict
+  sample: [{"ordinal": 0, "name": "db-0", "phase": "Running", "ready": true, "ip": "10.244.0.5", "node": "node-1",
+            "dns_name": "db-0.db.data.svc.cluster.local", "primary": true, "terminating": false,
+            "pvcs": [{"name": "data-db-0", "uid": "5b0c...", "phase": "Bound", "capacity": "1Gi"}]}]
 primary:
   description: The pod at the first ordinal (0 unless spec.ordinals.start says otherwise), or null.
   returned: always
   type: dict
+  sample: {"ordinal": 0, "name": "db-0", "ready": true, "dns_name": "db-0.db.data.svc.cluster.local", "primary": true}
 pvcs_without_pod:
   description: PVCs of the StatefulSet's templates whose ordinal has no pod (kept after scale-in).
   returned: always
   type: list
   elements: str
+  sample: ["data-db-2"]
 api_requests:
   description: API requests this task sent.
   returned: always
