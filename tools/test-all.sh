@@ -18,7 +18,7 @@ gate() {
 gate unit bash tools/pytest-gate.sh tests/unit
 gate sanity bash tools/sanity.sh
 gate ansible-lint bash tools/lint.sh
-gate changelog .venv/bin/antsibull-changelog lint
+gate changelog bash tools/changelog-check.sh
 gate build-install-doc bash tools/build-check.sh
 gate integration bash tools/pytest-gate.sh tests/integration
 gate molecule bash tools/molecule-all.sh
