@@ -9,7 +9,7 @@ set -euo pipefail
 tarball=$(realpath "${1:?usage: galaxy-importer.sh TARBALL}")
 root=$(git rev-parse --show-toplevel)
 venv="$root/.venv-galaxy"
-bash "$root/tools/venv-for.sh" "$root/requirements-galaxy.txt" "$venv"
+bash "$root/tools/venv-for.sh" "$venv" "$root/requirements-galaxy.txt"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
