@@ -21,6 +21,7 @@ gate ansible-lint bash tools/lint.sh
 gate changelog bash tools/changelog-check.sh
 gate build-install-doc bash tools/build-check.sh
 gate integration bash tools/pytest-gate.sh tests/integration
+gate ansible-core-matrix bash tools/core-matrix.sh
 gate molecule bash tools/molecule-all.sh
 
 echo
