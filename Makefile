@@ -73,8 +73,8 @@ galaxy-venv:
 core-matrix: venv core-venvs
 	bash tools/core-matrix.sh
 
-awx-surveys:
-	python3 tools/awx-survey --write
+awx-surveys: venv
+	$(PY) tools/awx-survey --write
 
 test: venv system-deps cluster core-venvs galaxy-venv
 	bash tools/test-all.sh
