@@ -28,7 +28,7 @@ def docs(name):
 
 def fragment(ref):
     """The YAML of fragment ``statefuldb.k8s.NAME[.VARIANT]``."""
-    name, _, variant = ref[len("statefuldb.k8s."):].partition(".")
+    name, dummy, variant = ref[len("statefuldb.k8s."):].partition(".")
     cls = importlib.import_module(PKG + "doc_fragments." + name).ModuleDocFragment
     return yaml.safe_load(getattr(cls, variant.upper() if variant else "DOCUMENTATION"))
 
@@ -46,7 +46,7 @@ def test_modules_found():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_version_added(name):
-    doc, _ = docs(name)
+    doc, dummy = docs(name)
     assert "version_added" in doc, f"{name}: DOCUMENTATION has no version_added"
     added = LooseVersion(str(doc["version_added"]))
     assert added <= LooseVersion(COLLECTION_VERSION), f"{name}: version_added {added} is after galaxy.yml's {COLLECTION_VERSION}"
@@ -61,7 +61,7 @@ def test_version_added(name):
 
 @pytest.mark.parametrize("name", MODULES)
 def test_attributes_through_the_fragment(name):
-    doc, _ = docs(name)
+    doc, dummy = docs(name)
     refs = doc.get("extends_documentation_fragment", [])
     assert "statefuldb.k8s.attributes" in refs, f"{name}: extend statefuldb.k8s.attributes"
     merged = {}
@@ -86,7 +86,7 @@ def missing_samples(returns, path=""):
 
 @pytest.mark.parametrize("name", MODULES)
 def test_dict_and_list_returns_have_sample_or_contains(name):
-    _, returns = docs(name)
+    dummy, returns = docs(name)
     missing = list(missing_samples(returns))
     assert not missing, f"{name}: RETURN values without sample or contains: {', '.join(missing)}"
 

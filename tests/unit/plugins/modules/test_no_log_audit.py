@@ -59,7 +59,7 @@ def documented_options(module):
     options = dict(doc.get("options") or {})
     for fragment in doc.get("extends_documentation_fragment") or []:
         # statefuldb.k8s.NAME or statefuldb.k8s.NAME.VARIANT (an upper-case attribute of the class)
-        name, _, variant = fragment[len("statefuldb.k8s."):].partition(".")
+        name, dummy, variant = fragment[len("statefuldb.k8s."):].partition(".")
         fragment_doc = getattr(importlib.import_module(FRAGMENTS + name).ModuleDocFragment,
                                variant.upper() or "DOCUMENTATION")
         options.update(yaml.safe_load(fragment_doc).get("options") or {})
