@@ -10,7 +10,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath .collections)
 LOCALKUBE := python3 tools/localkube/localkube.py
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster clean
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster clean \
+        core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
 	@echo "make demo          deploy a primary/replica MariaDB on the local control plane and show it"
@@ -18,6 +19,8 @@ help:
 	@echo "make cluster       build (once) and start the local Kubernetes control plane"
 	@echo "make cluster-down  stop it (state kept);  make cluster-reset  stop and delete its state"
 	@echo "make bench         side-by-side benchmarks (kubectl, kubernetes.core, this collection)"
+	@echo "make core-matrix   unit tests + smoke on every ansible-core in tests/matrix (own venvs)"
+	@echo "make awx-surveys   regenerate awx/*.survey.json from the roles' argument specs"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -54,7 +57,26 @@ test-unit: venv
 test-integration: venv cluster
 	bash tools/pytest-gate.sh tests/integration
 
-test: venv system-deps cluster
+# One venv per ansible-core minor of the matrix, and one for galaxy-importer; each is rebuilt only
+# when its requirement files change (tools/venv-for.sh keeps their hash), so a clean clone builds
+# them once.
+CORE_VERSIONS := $(sort $(patsubst tests/matrix/ansible-core-%.txt,%,$(wildcard tests/matrix/ansible-core-*.txt)))
+
+core-venvs:
+	@for v in $(CORE_VERSIONS); do \
+	  bash tools/venv-for.sh .venv-core-$$v tests/matrix/requirements-common.txt tests/matrix/ansible-core-$$v.txt || exit 1; \
+	done
+
+galaxy-venv:
+	@bash tools/venv-for.sh .venv-galaxy requirements-galaxy.txt
+
+core-matrix: venv core-venvs
+	bash tools/core-matrix.sh
+
+awx-surveys: venv
+	$(PY) tools/awx-survey --write
+
+test: venv system-deps cluster core-venvs galaxy-venv
 	bash tools/test-all.sh
 
 demo: venv cluster

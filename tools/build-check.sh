@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the collection tarball, install it into a temporary path, and render every module's
-# documentation from the installed copy (what a user of the built artifact sees).
+# Build the collection tarball, run galaxy-importer on it (what Galaxy / Automation Hub check on
+# upload), install it into a temporary path, and render every module's documentation from the
+# installed copy (what a user of the built artifact sees).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
@@ -9,10 +10,11 @@ cd "$root"
 .venv/bin/ansible-galaxy collection build --output-path "$tmp/dist" --force >/dev/null
 tarball=$(ls "$tmp"/dist/statefuldb-k8s-*.tar.gz)
 echo "built $(basename "$tarball") ($(du -h "$tarball" | cut -f1))"
+status=0
+bash tools/galaxy-importer.sh "$tarball" || status=1
 # Only the fresh install may be visible (not the checkout's .collections link).
 export ANSIBLE_COLLECTIONS_PATH="$tmp/installed"
 .venv/bin/ansible-galaxy collection install --force -p "$tmp/installed" "$tarball" >/dev/null 2>&1
-status=0
 for f in plugins/modules/*.py; do
   m=$(basename "$f" .py)
   [ "$m" = __init__ ] && continue

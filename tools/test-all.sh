@@ -18,9 +18,11 @@ gate() {
 gate unit bash tools/pytest-gate.sh tests/unit
 gate sanity bash tools/sanity.sh
 gate ansible-lint bash tools/lint.sh
-gate changelog .venv/bin/antsibull-changelog lint
+gate changelog bash tools/changelog-check.sh
+gate awx-surveys .venv/bin/python tools/awx-survey --check
 gate build-install-doc bash tools/build-check.sh
 gate integration bash tools/pytest-gate.sh tests/integration
+gate ansible-core-matrix bash tools/core-matrix.sh
 gate molecule bash tools/molecule-all.sh
 
 echo

@@ -90,6 +90,7 @@ options:
         (O(proxy), C(proxy-url), E(HTTPS_PROXY)).
       - Can be set with E(K8S_AUTH_NO_PROXY).
     type: str
+    version_added: 0.1.0
   impersonate_user:
     description:
       - User to act as (HTTP header C(Impersonate-User)), like C(kubectl --as). Replaces the kubeconfig
@@ -97,6 +98,7 @@ options:
       - The credentials used need the C(impersonate) verb on that user (and on the groups).
       - Can be set with E(K8S_AUTH_IMPERSONATE_USER).
     type: str
+    version_added: 0.1.0
   impersonate_groups:
     description:
       - Groups to act as (one C(Impersonate-Group) header each), like C(kubectl --as-group). Needs a user
@@ -104,6 +106,7 @@ options:
       - Can be set with E(K8S_AUTH_IMPERSONATE_GROUPS), comma-separated.
     type: list
     elements: str
+    version_added: 0.1.0
 notes:
   - Every API call of a task shares one retry policy with one deadline for the whole task, jittered
     exponential backoff, and the server's C(Retry-After). Retried are what a retry can cure, during an API

@@ -18,10 +18,13 @@ description:
     it owns, O(managed_name_prefix)).
   - The SSL mode is left as it is unless O(ssl_mode) is set, and a weaker mode than the
     instance's is refused unless O(allow_ssl_downgrade=true).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   instance:
     description: Name of the Cloud SQL instance (without the project).

@@ -13,6 +13,10 @@ description:
     reports the server version and the TLS version and cipher in use.
   - Fails when the certificate is not signed by the given CA, when the login fails or when the
     connection is not encrypted. Never changes anything.
+version_added: 0.1.0
+extends_documentation_fragment:
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.info
 author:
   - statefuldb maintainers (@statefuldb)
 options:

@@ -10,10 +10,13 @@ short_description: Create, update or delete a database of a Cloud SQL (MySQL) in
 description:
   - Manages one database through the Cloud SQL Admin API C(databases) collection and waits for the operation.
   - Changes the charset or collation of an existing database only when given and different.
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   instance:
     description: Name of the Cloud SQL instance.

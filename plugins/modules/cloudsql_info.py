@@ -11,10 +11,13 @@ description:
   - Reads a Cloud SQL instance through the Admin API and returns its state, IP addresses by type,
     connection name, SSL mode, authorized networks and server CA certificate.
   - Optionally lists its users and databases.
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.info
 options:
   instance:
     description: Name of the Cloud SQL instance.
@@ -54,8 +57,10 @@ instance:
     state: {description: "Instance state, for example RUNNABLE.", type: str, returned: always}
     database_version: {description: "For example MYSQL_8_0.", type: str, returned: always}
     connection_name: {description: "project:region:instance, for the Cloud SQL connectors.", type: str, returned: always}
-    ip_addresses: {description: "All addresses as {type, ip_address}.", type: list, elements: dict, returned: always}
-    ip_addresses_by_type: {description: "Addresses grouped by type (PRIMARY, OUTGOING, PRIVATE).", type: dict, returned: always}
+    ip_addresses: {description: "All addresses as {type, ip_address}.", type: list, elements: dict, returned: always,
+                   sample: [{"type": "PRIMARY", "ip_address": "203.0.113.10"}]}
+    ip_addresses_by_type: {description: "Addresses grouped by type (PRIMARY, OUTGOING, PRIVATE).", type: dict, returned: always,
+                           sample: {"PRIMARY": ["203.0.113.10"], "OUTGOING": ["203.0.113.11"]}}
     public_ip_address: {description: The first PRIMARY address., type: str, returned: always}
     private_ip_address: {description: The first PRIVATE address., type: str, returned: always}
     outgoing_ip_address: {description: The first OUTGOING address., type: str, returned: always}
@@ -63,20 +68,25 @@ instance:
     ssl_mode: {description: The SSL mode in effect., type: str, returned: always}
     require_ssl: {description: The legacy requireSsl flag., type: bool, returned: always}
     ipv4_enabled: {description: Whether a public IPv4 address is assigned., type: bool, returned: always}
-    authorized_networks: {description: "Entries as {value, name, expiration_time}.", type: list, elements: dict, returned: always}
+    authorized_networks: {description: "Entries as {value, name, expiration_time}.", type: list, elements: dict, returned: always,
+                          sample: [{"value": "198.51.100.0/24", "name": "office", "expiration_time": null}]}
     settings_version: {description: The settings version., type: str, returned: always}
-    server_ca_cert: {description: "The server CA: cert (PEM), common_name, sha1_fingerprint, expiration_time.", type: dict, returned: always}
+    server_ca_cert: {description: "The server CA: cert (PEM), common_name, sha1_fingerprint, expiration_time.", type: dict, returned: always,
+                    sample: {"cert": "-----BEGIN CERTIFICATE-----\n...", "common_name": "C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA",
+                             "sha1_fingerprint": "4a1c...", "expiration_time": "2035-01-01T00:00:00Z"}}
   sample: {"name": "orders-db", "state": "RUNNABLE", "public_ip_address": "203.0.113.10", "port": 3306}
 users:
   description: The instance's users (name, host, type) when O(gather) has V(users).
   returned: when requested
   type: list
   elements: dict
+  sample: [{"name": "app", "host": "%", "type": "BUILT_IN"}]
 databases:
   description: The instance's databases (name, charset, collation) when O(gather) has V(databases).
   returned: when requested
   type: list
   elements: dict
+  sample: [{"name": "orders", "charset": "utf8mb4", "collation": "utf8mb4_0900_ai_ci"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

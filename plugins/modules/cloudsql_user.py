@@ -11,10 +11,13 @@ description:
   - Manages one user through the Cloud SQL Admin API C(users) collection and waits for the operation.
   - The API never returns passwords, so a password is set when the user is created and changed
     afterwards only with O(update_password=always) (which then always reports a change).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.gcp_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   instance:
     description: Name of the Cloud SQL instance.

@@ -12,10 +12,13 @@ description:
   - Returns the pods behind it, read from its EndpointSlices, with their DNS names.
   - An existing Service with a cluster IP cannot become headless in place; that fails naming
     C(spec.clusterIP) unless O(recreate=orphan) (delete and create again).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   state:
     description: V(present) applies the Service, V(absent) deletes it.
@@ -91,6 +94,8 @@ service:
   description: The Service as the API returned it.
   returned: always
   type: dict
+  sample: {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "data"},
+           "spec": {"clusterIP": "None", "publishNotReadyAddresses": true, "selector": {"app": "db"}}}
 pods:
   description: Pods behind the Service (from EndpointSlices), sorted by ordinal.
   returned: always
@@ -103,6 +108,7 @@ dns_names:
   returned: always
   type: list
   elements: str
+  sample: ["db-0.db.data.svc.cluster.local", "db-1.db.data.svc.cluster.local"]
 api_requests:
   description: API requests this task sent.
   returned: always

@@ -71,6 +71,15 @@ notes:
     would change.
 requirements:
   - PyMySQL
+attributes:
+  check_mode:
+    support: full
+    details: The marker is not written, and replicas are not checked when it would change.
+  diff_mode:
+    support: none
+version_added: 0.1.0
+extends_documentation_fragment:
+  - statefuldb.k8s.attributes
 author:
   - statefuldb maintainers (@statefuldb)
 """
@@ -105,11 +114,14 @@ members:
   returned: always
   type: list
   elements: dict
+  sample: [{"name": "mysql-1", "host": "mysql-1.mysql", "caught_up": true, "marker_seen": true, "seconds": 0.212}]
 queries:
   description: The statements that write (the marker upsert), when the marker had to change.
   returned: always
   type: list
   elements: str
+  sample: ["CREATE DATABASE IF NOT EXISTS `statefuldb_cluster`",
+           "INSERT INTO `statefuldb_cluster`.`marker` (id, value) VALUES (1, %s) ON DUPLICATE KEY UPDATE value = VALUES(value)"]
 gtid_position:
   description: The primary's GTID position the replicas were checked against (O(action=verify)).
   returned: when O(action=verify)

@@ -28,11 +28,13 @@ description:
     Older MySQL is refused.
   - Every statement run is returned in RV(queries) with passwords masked. In check mode only reads
     run; the writes that would run are listed in RV(queries).
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.mysql_login
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   role:
     description:

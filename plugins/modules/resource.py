@@ -12,10 +12,13 @@ description:
     Check mode uses the API's dry run; diff mode shows before/after of what changed.
   - Secret values (C(data) and C(stringData), as given and base64-encoded) never reach syslog or journald,
     the result, the diff or C(-vvv) output, with or without C(no_log) on the task.
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   definition:
     description: One object (dict), a list of objects, or a YAML string with one or more documents.
@@ -65,11 +68,13 @@ result:
   description: The object as the API returned it (first object when several were given), Secrets masked.
   returned: always
   type: dict
+  sample: {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "data"}, "data": {"mode": "replica"}}
 results:
   description: One entry per object, each with changed, and the object under result.
   returned: always
   type: list
   elements: dict
+  sample: [{"changed": true, "result": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "data"}}}]
 api_requests:
   description: API requests this task sent.
   returned: always

@@ -10,10 +10,13 @@ description:
   - Gets one object by name or lists objects, optionally filtered by labels. Read-only.
   - "For Secrets the C(data) values are returned as the API gives them (base64); tasks that read them
     should set C(no_log: true)."
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.info
 options:
   api_version:
     description: API version, for example C(v1) or C(apps/v1).
@@ -52,6 +55,7 @@ resources:
   returned: always
   type: list
   elements: dict
+  sample: [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}, "status": {"addresses": [{"type": "ExternalIP", "address": "203.0.113.5"}]}}]
 api_requests:
   description: API requests this task sent.
   returned: always

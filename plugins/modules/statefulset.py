@@ -17,11 +17,14 @@ description:
     StatefulSet's O(pvc_retention_policy) says Delete (reported in RV(pvcs_deleted), with a warning).
   - Changing a field Kubernetes does not allow to change (selector, serviceName, volumeClaimTemplates,
     podManagementPolicy) fails with a message naming the field, unless O(recreate=orphan).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
   - statefuldb.k8s.k8s_wait
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.changes
 options:
   state:
     description:
@@ -146,6 +149,8 @@ statefulset:
   description: The StatefulSet as the API returned it (after the wait, with status).
   returned: always
   type: dict
+  sample: {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "data"},
+           "spec": {"replicas": 3, "serviceName": "db"}, "status": {"readyReplicas": 3, "replicas": 3}}
 timeline:
   description: Per ordinal, when its pod was created, scheduled and became Ready (UTC).
   returned: always
@@ -166,11 +171,13 @@ pvcs_kept:
   returned: always
   type: list
   elements: str
+  sample: ["data-db-2"]
 pvcs_expanded:
   description: PVCs whose storage request was raised (recreate with a larger template size).
   returned: always
   type: list
   elements: dict
+  sample: [{"name": "data-db-0", "storage": "20Gi"}]
 pvcs_deleted:
   description:
     - PVCs deleted, by O(delete_pvcs) or by the controller under a persistentVolumeClaimRetentionPolicy of Delete.
@@ -178,6 +185,7 @@ pvcs_deleted:
   returned: always
   type: list
   elements: str
+  sample: ["data-db-0", "data-db-1"]
 recreated:
   description: Whether the StatefulSet was deleted with orphaned pods and created again.
   returned: always

@@ -10,10 +10,13 @@ description:
   - Read-only; safe in check mode.
   - Fails clearly when the governing Service is not headless, or when O(service) is not the StatefulSet's
     C(spec.serviceName) (the DNS names would not resolve).
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.attributes
+  - statefuldb.k8s.attributes.info
 options:
   name:
     description: StatefulSet name.
@@ -49,6 +52,7 @@ statefulset:
   description: The StatefulSet object.
   returned: always
   type: dict
+  sample: {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "data"}, "spec": {"replicas": 2}}
 service_name:
   description: Governing Service (spec.serviceName).
   returned: always
@@ -66,15 +70,20 @@ pods:
   returned: always
   type: list
   elements: dict
+  sample: [{"ordinal": 0, "name": "db-0", "phase": "Running", "ready": true, "ip": "10.244.0.5", "node": "node-1",
+            "dns_name": "db-0.db.data.svc.cluster.local", "primary": true, "terminating": false,
+            "pvcs": [{"name": "data-db-0", "uid": "5b0c...", "phase": "Bound", "capacity": "1Gi"}]}]
 primary:
   description: The pod at the first ordinal (0 unless spec.ordinals.start says otherwise), or null.
   returned: always
   type: dict
+  sample: {"ordinal": 0, "name": "db-0", "ready": true, "dns_name": "db-0.db.data.svc.cluster.local", "primary": true}
 pvcs_without_pod:
   description: PVCs of the StatefulSet's templates whose ordinal has no pod (kept after scale-in).
   returned: always
   type: list
   elements: str
+  sample: ["data-db-2"]
 api_requests:
   description: API requests this task sent.
   returned: always

@@ -59,8 +59,10 @@ def documented_options(module):
     doc = yaml.safe_load(module.DOCUMENTATION)
     options = dict(doc.get("options") or {})
     for fragment in doc.get("extends_documentation_fragment") or []:
-        name = fragment.split(".")[-1]
-        fragment_doc = importlib.import_module(FRAGMENTS + name).ModuleDocFragment.DOCUMENTATION
+        # statefuldb.k8s.NAME or statefuldb.k8s.NAME.VARIANT (an upper-case attribute of the class)
+        name, dummy, variant = fragment[len("statefuldb.k8s."):].partition(".")
+        fragment_doc = getattr(importlib.import_module(FRAGMENTS + name).ModuleDocFragment,
+                               variant.upper() or "DOCUMENTATION")
         options.update(yaml.safe_load(fragment_doc).get("options") or {})
     return options
 

@@ -15,7 +15,21 @@ import threading
 import pytest
 import yaml
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 (the matrix runs 2.16+): AnsibleModule reads basic._ANSIBLE_ARGS
+    import contextlib
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        args = dict({"_ansible_remote_tmp": "/tmp", "_ansible_keep_remote_files": False}, **(args or {}))
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 from ansible_collections.statefuldb.k8s.plugins.modules import resource, resource_info
 
@@ -200,6 +214,7 @@ def test_real_playbook_at_vvv_with_diff_shows_no_secret_value(tmp_path):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, ".collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="0",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="0", K8S_AUTH_KUBECONFIG="")
+    env.pop("PYTHONPATH", None)  # under `ansible-test units` it holds a modules-only ansible package
     try:
         proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                                "-c", "local", "-vvv", "--diff", str(play)],

@@ -15,7 +15,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
     result_view,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError
-from k8s_fakes import FakeClient, statefulset
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import FakeClient, statefulset
 
 DATE = "Thu, 01 Jan 2026 00:10:00 GMT"
 CM_FIELDS = {"f:data": {".": {}, "f:a": {}}}

@@ -8,7 +8,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     load_definitions,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import storage_growth
-from k8s_fakes import statefulset
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import statefulset
 
 
 def params(**kwargs):

@@ -13,7 +13,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     selector_string,
     service_pods,
 )
-from k8s_fakes import statefulset
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import statefulset
 
 TEMPLATES = [{"metadata": {"name": "data"}, "spec": {}}, {"metadata": {"name": "logs"}, "spec": {}}]
 

@@ -17,7 +17,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import 
     statefulset_status_ready,
     stuck_ordinal,
 )
-from k8s_fakes import pod, statefulset
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import pod, statefulset
 
 STATUS_CASES = [
     # (id, statefulset kwargs, done, reason fragment)

@@ -1,6 +1,6 @@
 """The replication account: privileges parsing, offline password check, what gets written."""
 import pytest
-from mysql_fakes import FakeServer, mariadb_variables
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.mysql.mysql_fakes import FakeServer, mariadb_variables
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.grants import (

@@ -1,6 +1,7 @@
 """role=primary decisions against fake MariaDB and MySQL 8.0/8.4 servers."""
 import pytest
-from mysql_fakes import MYSQL_84_REMOVED, FakeServer, mariadb_variables, mysql_variables
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.mysql.mysql_fakes import (
+    MYSQL_84_REMOVED, FakeServer, mariadb_variables, mysql_variables)
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings

@@ -4,7 +4,8 @@ No MySQL 8 server is installable here (Debian ships MariaDB only): the MySQL pat
 against this fake, which refuses the statements 8.4 removed.
 """
 import pytest
-from mysql_fakes import MYSQL_84_REMOVED, FakeServer, mariadb_variables, mysql_variables
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.mysql.mysql_fakes import (
+    MYSQL_84_REMOVED, FakeServer, mariadb_variables, mysql_variables)
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings
