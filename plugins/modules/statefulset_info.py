@@ -91,6 +91,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     describe_statefulset,
     dns1123_label_error,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import (
+    dns1035_label_error,
+    dns1123_subdomain_error,
+    first_error,
+)
 
 
 def main():
@@ -106,6 +111,11 @@ def main():
         error = dns1123_label_error(module.params[field], field)
         if error:
             module.fail_json(msg=error)
+    error = first_error(
+        dns1035_label_error(module.params["service"], "service") if module.params["service"] is not None else None,
+        dns1123_subdomain_error(module.params["cluster_domain"], "cluster_domain"))
+    if error:
+        module.fail_json(msg=error)
     client = make_client(module, timeout=60)
     try:
         info = describe_statefulset(client, module.params["name"], module.params["namespace"],

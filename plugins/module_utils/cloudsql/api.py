@@ -14,6 +14,8 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
     google_auth_exceptions = None
     requests = None
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.validation import path_part
+
 RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 
 
@@ -145,7 +147,7 @@ class CloudSqlClient(object):
                              status, reason)
 
     def _instance_path(self, suffix=""):
-        return "/projects/%s/instances/%s%s" % (self.project, self.instance, suffix)
+        return "/projects/%s/instances/%s%s" % (path_part(self.project), path_part(self.instance), suffix)
 
     # ---- instances ---------------------------------------------------------------------------
     def get_instance(self):
@@ -161,7 +163,7 @@ class CloudSqlClient(object):
 
     # ---- operations --------------------------------------------------------------------------
     def get_operation(self, name):
-        return self.request("GET", "/projects/%s/operations/%s" % (self.project, name),
+        return self.request("GET", "/projects/%s/operations/%s" % (path_part(self.project), path_part(name)),
                             what="read operation %s" % name)
 
     def wait_operation(self, operation, timeout=None):
@@ -215,7 +217,7 @@ class CloudSqlClient(object):
 
     def get_database(self, name):
         try:
-            return self.request("GET", self._instance_path("/databases/%s" % name),
+            return self.request("GET", self._instance_path("/databases/%s" % path_part(name)),
                                 what="read database %s" % name)
         except NotFoundError:
             return None
@@ -225,9 +227,9 @@ class CloudSqlClient(object):
                             what="create database %s" % database.get("name"))
 
     def patch_database(self, name, database):
-        return self.request("PATCH", self._instance_path("/databases/%s" % name), body=database,
+        return self.request("PATCH", self._instance_path("/databases/%s" % path_part(name)), body=database,
                             what="update database %s" % name)
 
     def delete_database(self, name):
-        return self.request("DELETE", self._instance_path("/databases/%s" % name),
+        return self.request("DELETE", self._instance_path("/databases/%s" % path_part(name)),
                             what="delete database %s" % name)
