@@ -89,6 +89,9 @@ def _apply_namespace(meta, namespace):
     not something to pick silently (either choice would write where one of the two did not mean)."""
     if not namespace:
         return
+    error = dns1123_label_error(namespace, "namespace")
+    if error:
+        raise DefinitionError(error)
     if meta.get("namespace") and meta["namespace"] != namespace:
         raise DefinitionError("namespace %r differs from definition.metadata.namespace %r; give one of them, "
                               "or make them equal" % (namespace, meta["namespace"]))
