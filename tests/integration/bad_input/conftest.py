@@ -45,9 +45,17 @@ _mysql = _load("statefuldb_bad_input_mysql", os.path.join(INTEGRATION, "mysql", 
 tls_material = _cloudsql.tls_material
 fake_api = _cloudsql.fake_api
 service_account = _cloudsql.service_account
-instance_name = _cloudsql.instance_name
-gcp = _cloudsql.gcp
 PROJECT = _cloudsql.PROJECT
+
+
+@pytest.fixture(scope="session")
+def bad_gcp(fake_api, service_account, tls_material):
+    """Module options for one instance of the fake shared by every Cloud SQL case."""
+    name = "bad-%s" % uuid.uuid4().hex[:8]
+    fake_api.add_instance(PROJECT, name, public_ip="127.0.0.1", server_ca_pem=tls_material["ca_pem"])
+    return {"project": PROJECT, "instance": name, "auth_kind": "serviceaccount",
+            "service_account_file": service_account["path"], "api_endpoint": fake_api.base_url,
+            "wait_timeout": 600}
 
 # Where the shared cluster's kubeconfig lives (this checkout's, else the main checkout's).
 CLUSTER_KUBECONFIGS = [os.path.join(REPO, ".localkube", "kubeconfig"), "/work/main/.localkube/kubeconfig"]
