@@ -14,6 +14,7 @@ import importlib.util
 import io
 import json
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -214,6 +215,13 @@ def _seconds(task):
     return (end - start).total_seconds()
 
 
+CASE_LIMIT = 30  # seconds; a case still running by then has retried or waited on a mistake
+
+
+class CaseTimeout(BaseException):
+    """Raised by the alarm inside a module that is still running (BaseException: not swallowed)."""
+
+
 def invoke_module(fqcn, args):
     """Run one module's main() in this process, as ansible-playbook would hand it ``args``.
 
@@ -229,10 +237,19 @@ def invoke_module(fqcn, args):
     basic._ANSIBLE_PROFILE = "legacy"
     out = io.StringIO()
     start = time.monotonic()
+
+    def too_slow(signum, frame):
+        raise CaseTimeout()
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(CASE_LIMIT)
     try:
         with contextlib.redirect_stdout(out):
             module.main()
         result = {"failed": True, "msg": "module returned without exit_json/fail_json"}
+    except CaseTimeout:
+        result = {"failed": False, "msg": "still running after %ds: a user mistake was retried or waited on"
+                  % CASE_LIMIT}
     except SystemExit:
         text = out.getvalue()
         try:
@@ -242,6 +259,8 @@ def invoke_module(fqcn, args):
     except Exception:  # noqa: BLE001 - a crash is exactly what the corpus must catch
         result = {"failed": True, "msg": "module raised", "exception": traceback.format_exc()}
     finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
         basic._ANSIBLE_ARGS = None
     return result, time.monotonic() - start
 
