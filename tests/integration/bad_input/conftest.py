@@ -60,8 +60,6 @@ def bad_gcp(fake_api, service_account, tls_material):
 
 # Where the shared cluster's kubeconfig lives (this checkout's, else the main checkout's).
 CLUSTER_KUBECONFIGS = [os.path.join(REPO, ".localkube", "kubeconfig"), "/work/main/.localkube/kubeconfig"]
-NAMESPACED = [("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"), ("v1", "PersistentVolumeClaim"),
-              ("apps/v1", "StatefulSet")]
 
 
 def run_playbook(tasks, **kwargs):
@@ -132,16 +130,18 @@ class K8sTarget(object):
     def snapshot(self):
         if self.recorder:
             return list(self.recorder.writes)
-        from kubernetes import dynamic
-        client = dynamic.DynamicClient(self.api)
-        state = {}
-        for api_version, kind in NAMESPACED:
-            resource = client.resources.get(api_version=api_version, kind=kind)
-            for item in resource.get(namespace=self.namespace).items:
-                state[(kind, item.metadata.name)] = item.metadata.resourceVersion
         from kubernetes import client as k8s
-        state[("Namespace", "*")] = sorted(n.metadata.name for n in k8s.CoreV1Api(self.api).list_namespace().items
-                                           if n.metadata.name.startswith("bad-input-"))
+        core, apps = k8s.CoreV1Api(self.api), k8s.AppsV1Api(self.api)
+        listings = {"ConfigMap": core.list_namespaced_config_map, "Secret": core.list_namespaced_secret,
+                    "Service": core.list_namespaced_service,
+                    "PersistentVolumeClaim": core.list_namespaced_persistent_volume_claim,
+                    "StatefulSet": apps.list_namespaced_stateful_set}
+        state = {}
+        for kind, listing in listings.items():
+            for item in listing(self.namespace).items:
+                state[(kind, item.metadata.name)] = item.metadata.resource_version
+        state[("Namespace", "*")] = sorted(n.metadata.name for n in core.list_namespace().items
+                                           if n.metadata.name.startswith("bad-input-missing-"))
         return state
 
 
