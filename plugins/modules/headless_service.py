@@ -124,8 +124,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     DefinitionError,
     build_headless_service,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error, service_pods
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import dns1123_subdomain_error
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
+    dns1123_label_error,
+    dns1123_subdomain_error,
+    service_pods,
+)
 
 
 def endpoint_pods(client, name, namespace, cluster_domain):

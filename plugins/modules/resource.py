@@ -92,7 +92,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     check_object,
     load_definitions,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import dns1123_label_error
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error
 
 
 def hide_secret_values(module, objects):

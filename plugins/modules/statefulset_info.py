@@ -89,13 +89,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import A
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
     DiscoveryError,
     describe_statefulset,
-    dns1123_label_error,
-)
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import (
     dns1035_label_error,
+    dns1123_label_error,
     dns1123_subdomain_error,
-    first_error,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import first_error
 
 
 def main():

@@ -10,16 +10,9 @@ from __future__ import annotations
 
 import re
 
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    urlsplit = None
+from urllib.parse import urlsplit
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (  # noqa: F401 (re-exported)
-    dns1035_label_error,
-    dns1123_label_error,
-    dns1123_subdomain_error,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_subdomain_error
 
 # k8s.io/apimachinery resource.Quantity: a number, then a binary (Ki..Ei), decimal (n u m k M G T P E)
 # or exponent (e3) suffix.
