@@ -117,6 +117,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.connection
     ConnectionCheckError,
     check_connection,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.validation import connection_params_error
 
 
 def main():
@@ -139,6 +140,9 @@ def main():
     if not HAS_PYMYSQL:
         module.fail_json(msg=missing_required_lib("PyMySQL"), exception=traceback.format_exc())
     p = module.params
+    error = connection_params_error(p)
+    if error:
+        module.fail_json(msg=error)
     if "BEGIN CERTIFICATE" not in (p["server_ca_cert"] or ""):
         module.fail_json(msg="server_ca_cert must be the PEM text of the server CA certificate "
                              "(instance.server_ca_cert.cert from cloudsql_info)")

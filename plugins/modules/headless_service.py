@@ -134,7 +134,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     DefinitionError,
     build_headless_service,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error, service_pods
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
+    dns1123_label_error,
+    dns1123_subdomain_error,
+    service_pods,
+)
 
 
 def endpoint_pods(client, name, namespace, cluster_domain):
@@ -161,6 +165,9 @@ def main():
     module = K8sModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     try:
+        error = dns1123_subdomain_error(params["cluster_domain"], "cluster_domain")
+        if error:
+            raise DefinitionError(error)
         if params["state"] == "present":
             desired = build_headless_service(params)
         else:

@@ -130,6 +130,7 @@ gtid_position:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.validation import cluster_check_params_error
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql_cluster.check import CheckError, verify, wait_all
 
 try:
@@ -161,6 +162,9 @@ def main():
     if not HAS_PYMYSQL:
         module.fail_json(msg=missing_required_lib("PyMySQL"))
     p = module.params
+    error = cluster_check_params_error(p)
+    if error:
+        module.fail_json(msg=error)
 
     def connect(member):
         return pymysql.connect(host=member["host"], port=member["port"], user=p["login_user"],

@@ -100,6 +100,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     check_object,
     load_definitions,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error
 
 
 def secret_values(params):
@@ -130,6 +131,8 @@ def main():
         objects = load_definitions(params["definition"])
         if not objects:
             raise DefinitionError("definition holds no objects")
+        if params["namespace"] is not None and dns1123_label_error(params["namespace"], "namespace"):
+            raise DefinitionError(dns1123_label_error(params["namespace"], "namespace"))
         for index, obj in enumerate(objects):
             check_object(obj, params["namespace"], index if len(objects) > 1 else None, namespaced=False)
     except DefinitionError as exc:

@@ -66,6 +66,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import AUTH_ARG_SPEC, fail, make_client
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import api_version_error, kind_error
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
     dns1123_label_error,
     dns1123_subdomain_error,
@@ -83,7 +84,8 @@ def main():
     spec.update(AUTH_ARG_SPEC)
     module = K8sModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
-    for field, check in (("name", dns1123_subdomain_error), ("namespace", dns1123_label_error)):
+    for field, check in (("name", dns1123_subdomain_error), ("namespace", dns1123_label_error),
+                         ("api_version", api_version_error), ("kind", kind_error)):
         if params[field] is not None:
             error = check(params[field], field)
             if error:

@@ -98,8 +98,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import A
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
     DiscoveryError,
     describe_statefulset,
+    dns1035_label_error,
     dns1123_label_error,
+    dns1123_subdomain_error,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import first_error
 
 
 def main():
@@ -115,6 +118,11 @@ def main():
         error = dns1123_label_error(module.params[field], field)
         if error:
             module.fail_json(msg=error)
+    error = first_error(
+        dns1035_label_error(module.params["service"], "service") if module.params["service"] is not None else None,
+        dns1123_subdomain_error(module.params["cluster_domain"], "cluster_domain"))
+    if error:
+        module.fail_json(msg=error)
     client = make_client(module, timeout=60)
     try:
         info = describe_statefulset(client, module.params["name"], module.params["namespace"],

@@ -21,6 +21,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.retry impo
     backoff_delays,
     connection_failure,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.validation import path_part
 
 
 class CloudSqlError(Exception):
@@ -166,7 +167,7 @@ class CloudSqlClient(object):
                              status, reason)
 
     def _instance_path(self, suffix=""):
-        return "/projects/%s/instances/%s%s" % (self.project, self.instance, suffix)
+        return "/projects/%s/instances/%s%s" % (path_part(self.project), path_part(self.instance), suffix)
 
     # ---- instances ---------------------------------------------------------------------------
     def get_instance(self):
@@ -182,7 +183,7 @@ class CloudSqlClient(object):
 
     # ---- operations --------------------------------------------------------------------------
     def get_operation(self, name):
-        return self.request("GET", "/projects/%s/operations/%s" % (self.project, name),
+        return self.request("GET", "/projects/%s/operations/%s" % (path_part(self.project), path_part(name)),
                             what="read operation %s" % name)
 
     def wait_operation(self, operation):
@@ -252,7 +253,7 @@ class CloudSqlClient(object):
 
     def get_database(self, name):
         try:
-            return self.request("GET", self._instance_path("/databases/%s" % name),
+            return self.request("GET", self._instance_path("/databases/%s" % path_part(name)),
                                 what="read database %s" % name)
         except NotFoundError:
             return None
@@ -262,9 +263,9 @@ class CloudSqlClient(object):
                             what="create database %s" % database.get("name"))
 
     def patch_database(self, name, database):
-        return self.request("PATCH", self._instance_path("/databases/%s" % name), body=database,
+        return self.request("PATCH", self._instance_path("/databases/%s" % path_part(name)), body=database,
                             what="update database %s" % name)
 
     def delete_database(self, name):
-        return self.request("DELETE", self._instance_path("/databases/%s" % name),
+        return self.request("DELETE", self._instance_path("/databases/%s" % path_part(name)),
                             what="delete database %s" % name)

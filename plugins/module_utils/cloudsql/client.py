@@ -16,6 +16,13 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.auth impor
     build_credentials,
     build_session,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.validation import (
+    CloudSqlInputError,
+    api_endpoint_error,
+    check,
+    instance_error,
+    project_error,
+)
 
 # google-auth's requests transport needs it; checked separately for a precise message.
 HAS_REQUESTS = importlib.util.find_spec("requests") is not None
@@ -28,6 +35,13 @@ def client_from_module(module):
     if not HAS_GOOGLE_AUTH:
         module.fail_json(msg=missing_required_lib("google-auth"), exception=str(GOOGLE_AUTH_IMPORT_ERROR))
     params = module.params
+    # Names and the endpoint first: a mistake here is never sent, never retried.
+    try:
+        check(project_error(params["project"]),
+              instance_error(params["instance"], project=params["project"]) if "instance" in params else None,
+              api_endpoint_error(params["api_endpoint"]))
+    except CloudSqlInputError as exc:
+        module.fail_json(msg=str(exc))
     for option in ("request_timeout", "wait_timeout"):
         if params[option] is not None and params[option] <= 0:
             module.fail_json(msg="%s must be a positive number of seconds" % option)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.validation import user_error, user_host_error
+
 USER_TYPES = ("BUILT_IN", "CLOUD_IAM_USER", "CLOUD_IAM_SERVICE_ACCOUNT", "CLOUD_IAM_GROUP")
 DEFAULT_MYSQL_HOST = "%"
 
@@ -17,6 +19,9 @@ def validate_user(name, user_type, host, password, state):
         raise UserInputError("name is required")
     if user_type not in USER_TYPES:
         raise UserInputError("type %r is not supported; use one of %s" % (user_type, ", ".join(USER_TYPES)))
+    error = user_error(name, "name", user_type) or user_host_error(host)
+    if error:
+        raise UserInputError(error)
     if state == "present" and user_type != "BUILT_IN" and password:
         raise UserInputError("password is only for type BUILT_IN; IAM users (%s) sign in with "
                              "IAM database authentication" % user_type)

@@ -14,6 +14,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import (
     missing_libraries,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import kubeconfig_secret_values
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import url_error
 
 # Pairs one-to-one with plugins/doc_fragments/k8s_auth.py. Env names are the ones AWX's
 # "OpenShift or Kubernetes API Bearer Token" credential type injects (and kubernetes.core reads).
@@ -102,10 +103,21 @@ def make_client(module, timeout=None):
     """A K8sClient from the module's auth options, or fail_json with a clear message."""
     for name, error in missing_libraries():
         module.fail_json(msg=missing_required_lib(name), exception=str(error))
+    for option in ("host", "proxy"):
+        if module.params.get(option):
+            error = url_error(module.params[option], option)
+            if error:
+                module.fail_json(msg=error)
     try:
-        return K8sClient.from_auth(auth_params(module.params), timeout=timeout or 300)
+        client = K8sClient.from_auth(auth_params(module.params), timeout=timeout or 300)
     except K8sError as exc:
         module.fail_json(msg=exc.msg)
+    # A server address from a kubeconfig is checked too: a malformed one can never connect.
+    error = url_error(client.host, "host (the API server address from %s)" % (
+        "host" if module.params.get("host") else "the kubeconfig"))
+    if error:
+        module.fail_json(msg=error)
+    return client
 
 
 def fail(module, exc, **extra):

@@ -10,6 +10,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     dns1123_label_error,
     dns1123_subdomain_error,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import validation
 
 try:
     import yaml
@@ -45,7 +46,8 @@ def load_definitions(definition, field="definition"):
         raise DefinitionError("%s must be a dict, a list or a YAML string" % field)
     out = []
     for index, doc in enumerate(docs):
-        if isinstance(doc, dict) and doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
             out.extend(copy.deepcopy(doc["items"]))
         elif isinstance(doc, dict):
             out.append(copy.deepcopy(doc))
@@ -57,10 +59,10 @@ def load_definitions(definition, field="definition"):
 def check_object(obj, default_namespace=None, index=None, namespaced=True):
     """Fill the namespace and validate apiVersion/kind/name; raise DefinitionError naming the field."""
     where = "definition" if index is None else "definition[%d]" % index
-    if not obj.get("apiVersion"):
-        raise DefinitionError("%s.apiVersion is required" % where)
-    if not obj.get("kind"):
-        raise DefinitionError("%s.kind is required" % where)
+    error = validation.first_error(validation.api_version_error(obj.get("apiVersion"), where + ".apiVersion"),
+                                   validation.kind_error(obj.get("kind"), where + ".kind"))
+    if error:
+        raise DefinitionError(error)
     meta = obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
         raise DefinitionError("%s.metadata must be a mapping" % where)
@@ -75,7 +77,25 @@ def check_object(obj, default_namespace=None, index=None, namespaced=True):
         error = dns1123_label_error(meta["namespace"], "%s.metadata.namespace" % where)
         if error:
             raise DefinitionError(error)
+    error = validation.first_error(validation.labels_error(meta.get("labels"), "%s.metadata.labels" % where),
+                                   validation.object_error(obj, where))
+    if error:
+        raise DefinitionError(error)
     return obj
+
+
+def _apply_namespace(meta, namespace):
+    """The namespace option on top of the definition: a different metadata.namespace is a conflict,
+    not something to pick silently (either choice would write where one of the two did not mean)."""
+    if not namespace:
+        return
+    error = dns1123_label_error(namespace, "namespace")
+    if error:
+        raise DefinitionError(error)
+    if meta.get("namespace") and meta["namespace"] != namespace:
+        raise DefinitionError("namespace %r differs from definition.metadata.namespace %r; give one of them, "
+                              "or make them equal" % (namespace, meta["namespace"]))
+    meta["namespace"] = namespace
 
 
 def _merge(base, extra):
@@ -97,6 +117,11 @@ def _volume_claim_template(item, index):
         raise DefinitionError(error)
     if not item.get("size"):
         raise DefinitionError("volume_claim_templates[%d].size is required (for example 10Gi)" % index)
+    error = validation.quantity_error(item["size"], "volume_claim_templates[%d].size" % index)
+    if not error and item.get("storage_class"):
+        error = dns1123_subdomain_error(item["storage_class"], "volume_claim_templates[%d].storage_class" % index)
+    if error:
+        raise DefinitionError(error)
     spec = {"accessModes": item.get("access_modes") or ["ReadWriteOnce"],
             "resources": {"requests": {"storage": str(item["size"])}}}
     if item.get("storage_class") is not None:
@@ -156,8 +181,7 @@ def build_statefulset(params, live_selector=None):
         if meta.get("name") and meta["name"] != params["name"]:
             raise DefinitionError("name %r differs from definition.metadata.name %r" % (params["name"], meta["name"]))
         meta["name"] = params["name"]
-    if params.get("namespace"):
-        meta.setdefault("namespace", params["namespace"])
+    _apply_namespace(meta, params.get("namespace"))
     error = dns1123_label_error(meta.get("name"), "name")
     if error:
         raise DefinitionError(error)
@@ -165,6 +189,11 @@ def build_statefulset(params, live_selector=None):
     name = meta["name"]
     if params.get("replicas") is not None and params["replicas"] < 0:
         raise DefinitionError("replicas must be 0 or more, got %d" % params["replicas"])
+    error = validation.first_error(
+        validation.image_error(params["image"], "image") if params.get("image") is not None else None,
+        validation.labels_error(params.get("labels"), "labels"))
+    if error:
+        raise DefinitionError(error)
 
     if is_scale_only(params):
         return {"apiVersion": "apps/v1", "kind": "StatefulSet",
@@ -227,6 +256,12 @@ def build_statefulset(params, live_selector=None):
     if not (spec.get("template") or {}).get("spec", {}).get("containers"):
         raise DefinitionError("image (or template/definition with spec.template.spec.containers) is required to "
                               "describe the pods; to only scale, give name, namespace and replicas")
+    error = validation.first_error(
+        validation.replicas_error(spec.get("replicas", 1), "definition.spec.replicas"),
+        validation.pod_spec_error(spec["template"].get("spec"), "definition.spec.template.spec"),
+        validation.claim_templates_error(spec.get("volumeClaimTemplates"), "definition.spec.volumeClaimTemplates"))
+    if error:
+        raise DefinitionError(error)
     return obj
 
 
@@ -245,9 +280,12 @@ def build_headless_service(params):
     error = dns1035_label_error(meta.get("name"), "name")
     if error:
         raise DefinitionError(error)
-    if params.get("namespace"):
-        meta.setdefault("namespace", params["namespace"])
+    _apply_namespace(meta, params.get("namespace"))
     check_object(obj, params.get("namespace"))
+    error = validation.first_error(validation.labels_error(params.get("labels"), "labels"),
+                                   validation.labels_error(params.get("selector"), "selector"))
+    if error:
+        raise DefinitionError(error)
     if params.get("labels"):
         meta.setdefault("labels", {}).update(params["labels"])
     spec = obj.setdefault("spec", {})
@@ -269,14 +307,23 @@ def build_headless_service(params):
                 port = {"port": int(port)}
             if not isinstance(port, dict) or "port" not in port:
                 raise DefinitionError("ports[%d] must be a port number or a dict with port" % index)
+            error = validation.port_error(port["port"], "ports[%d].port" % index)
+            if error:
+                raise DefinitionError(error + " (a port name goes in name, a container port name in target_port)")
             entry = {"port": int(port["port"]), "protocol": port.get("protocol", "TCP")}
+            if entry["protocol"] not in ("TCP", "UDP", "SCTP"):
+                raise DefinitionError("ports[%d].protocol: %r is not one of TCP, UDP, SCTP" % (index, entry["protocol"]))
             if port.get("name"):
+                error = validation.port_name_error(port["name"], "ports[%d].name" % index)
+                if error:
+                    raise DefinitionError(error)
                 entry["name"] = port["name"]
             target = port.get("target_port", port.get("targetPort"))
             if target is not None:
+                error = validation.target_port_error(target, "ports[%d].target_port" % index)
+                if error:
+                    raise DefinitionError(error)
                 entry["targetPort"] = int(target) if str(target).isdigit() else target
-            if not 0 < entry["port"] < 65536:
-                raise DefinitionError("ports[%d].port must be 1-65535, got %d" % (index, entry["port"]))
             ports.append(entry)
         if len(ports) > 1 and not all(p.get("name") for p in ports):
             raise DefinitionError("ports: every port needs a name when there is more than one")

@@ -15,14 +15,14 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.primary import ensure_primary
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replica import ensure_replica
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import SqlSession
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.validation import replication_params_error
 
 
 def validate(params):
     """Input mistakes, reported before connecting to anything."""
-    for name in ("login_port", "source_port", "source_login_port"):
-        port = params.get(name)
-        if port is not None and not 0 < port < 65536:
-            raise MySQLReplicationError("%s=%s is not a TCP port; use 1-65535." % (name, port))
+    error = replication_params_error(params)
+    if error:
+        raise MySQLReplicationError(error)
     if params.get("wait_timeout") is not None and params["wait_timeout"] < 1:
         raise MySQLReplicationError("wait_timeout must be at least 1 second (or set wait=false).")
     if params.get("connect_timeout") is not None and params["connect_timeout"] < 1:

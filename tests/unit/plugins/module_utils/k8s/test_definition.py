@@ -46,7 +46,7 @@ BAD_INPUT = [
                           definition={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db"}}),
      "definition.kind must be StatefulSet, got 'Deployment'"),
     ("missing namespace", params(name="db", image="x"), "namespace is required"),
-    ("invalid namespace", params(name="db", namespace="Data", image="x"), "metadata.namespace: 'Data'"),
+    ("invalid namespace", params(name="db", namespace="Data", image="x"), "namespace: 'Data' is not a valid DNS-1123 label"),
     ("no pod template", params(name="db", namespace="data", replicas=2, labels={"a": "b"}), "image (or template"),
     ("bad service name", params(name="db", namespace="data", image="x", service_name="1db"), "service_name: '1db'"),
     ("partition with OnDelete", params(name="db", namespace="data", image="x", update_strategy="OnDelete",
