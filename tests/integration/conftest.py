@@ -136,3 +136,9 @@ def playbook(kubeconfig):
         return run_playbook(tasks, **kwargs)
 
     return _run
+
+
+@pytest.fixture
+def offline_playbook():
+    """run_playbook for plays that never reach a cluster (template rendering): no cluster is started."""
+    return run_playbook
