@@ -302,10 +302,13 @@ def diagnose_pod(pod, pvcs=None, storage_classes=None, events=None, pod_name=Non
                 "pod %s: container %s ran out of memory and was killed (OOMKilled, %d restarts%s): "
                 "raise its memory limit" % (name, container.get("name"), container.get("restartCount", 0),
                                             ", memory limit " + limit if limit else ", no memory limit set"))
-        if reason == "CrashLoopBackOff":
+        restarting = last and container.get("restartCount", 0) > 0 and not container.get("ready")
+        if reason == "CrashLoopBackOff" or restarting:
+            # Between two crashes the container briefly runs: it is the same crash loop.
             said = _last_words(last.get("message"))
-            return "CrashLoopBackOff", "pod %s: container %s is crash-looping (%d restarts, last exit code %s%s)%s" % (
-                name, container.get("name"), container.get("restartCount", 0), last.get("exitCode"),
+            return "CrashLoopBackOff", "pod %s: container %s %s (%d restarts, last exit code %s%s)%s" % (
+                name, container.get("name"), "is crash-looping" if reason == "CrashLoopBackOff" else "keeps restarting",
+                container.get("restartCount", 0), last.get("exitCode"),
                 ", " + last["reason"] if last.get("reason") else "", "; it said: " + said if said else "")
         if reason in ("CreateContainerConfigError", "CreateContainerError", "RunContainerError"):
             return reason, "pod %s: container %s: %s" % (name, container.get("name"), waiting.get("message"))

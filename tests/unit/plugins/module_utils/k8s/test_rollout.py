@@ -202,6 +202,11 @@ DIAGNOSE_CASES = [
              "message": "2026-01-01 0 [Note] Starting\n2026-01-01 0 [ERROR] mariadbd: unknown variable "
                         "'no_such_option=1'\n2026-01-01 0 [ERROR] Aborting\n"}}))),
      "CrashLoopBackOff", "last exit code 7, Error); it said: 2026-01-01 0 [ERROR] mariadbd: unknown variable 'no_such_option=1'"),
+    ("restarted after a crash, running again but not ready: still the crash loop",
+     dict(pod=pod("db-0", ready=False, containers=[{
+         "name": "mysql", "ready": False, "restartCount": 1, "state": {"running": {}},
+         "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": "[ERROR] bad option\n"}}}])),
+     "CrashLoopBackOff", "container mysql keeps restarting (1 restarts, last exit code 1, Error); it said: [ERROR] bad"),
     ("OOMKilled while crash-looping names the memory limit",
      dict(pod=oom_pod(limit="32Mi", waiting_reason="CrashLoopBackOff")),
      "OOMKilled", "container mysql ran out of memory and was killed (OOMKilled, 3 restarts, memory limit 32Mi)"),
