@@ -64,6 +64,7 @@ cnf_quoted=$(printf '%s' "$ROOT_PASSWORD" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
 # -- 3. ownership --------------------------------------------------------------------------------
 mkdir -p "$RUN_DIR"
 chown "$DB_USER:$DB_USER" "$RUN_DIR" "$CLAIM"  # a fresh volume's root may be root's, mode 0700
+chmod 0755 "$RUN_DIR"  # an emptyDir is world-writable; the server warns about that
 uid=$(id -u "$DB_USER")
 if [ -d "$DATADIR" ] && [ "$(stat -c %u "$DATADIR")" != "$uid" ]; then
     say "handing $DATADIR to $DB_USER (uid $uid)"
