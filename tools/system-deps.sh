@@ -9,6 +9,11 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # ansible-test sanity runs shellcheck on the shell scripts; without it that test is skipped.
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# tools/localkube/images.py builds the node images from Debian's archive (debootstrap) and checks
+# each tar imports into a throw-away containerd (busybox-static for the tools image comes from
+# `apt-get download`, so the host needs none).
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v containerd >/dev/null 2>&1 || need+=(containerd)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: installing ${need[*]}"
