@@ -185,7 +185,11 @@ class Bench:
 
     def namespace(self, tag):
         name = "bench-%s-%s" % (tag, uuid.uuid4().hex[:5])
-        manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        # KWOK nodes: the benchmark's pods (hundreds, made-up images) need no containers.
+        manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "annotations": {
+            "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
+            "scheduler.alpha.kubernetes.io/defaultTolerations":
+                '[{"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule", "operator": "Equal"}]'}}}
         self.direct.create("v1", "Namespace", None, manifest)
         self.namespaces.append(name)
         return name

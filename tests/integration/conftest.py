@@ -16,7 +16,18 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOCALKUBE = os.path.join(REPO, "tools", "localkube", "localkube.py")
 KUBECONFIG = os.path.join(REPO, ".localkube", "kubeconfig")
+sys.path.insert(0, os.path.join(REPO, "tools", "localkube"))
+from localkube import KWOK_NAMESPACE_ANNOTATIONS  # noqa: E402
 VENV_BIN = os.path.dirname(sys.executable)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "runs_last: run after every other test of the session (the test resets "
+                                       "the shared cluster and brings it back up)")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)  # stable: order kept otherwise
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +45,39 @@ def k8s_client(kubeconfig):
     return config.new_client_from_config(config_file=kubeconfig)
 
 
-@pytest.fixture
-def namespace(k8s_client, request):
-    """A fresh namespace for one test, deleted afterwards (PVs go back to the pool)."""
+def _fresh_namespace(k8s_client, request, annotations):
     from kubernetes import client
 
     core = client.CoreV1Api(k8s_client)
     name = "t-%s-%s" % (request.node.name[:30].lower().replace("_", "-").strip("-"), uuid.uuid4().hex[:6])
     name = "".join(c for c in name if c.isalnum() or c == "-")[:63].strip("-")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, annotations=annotations)))
+    return name
+
+
+@pytest.fixture
+def namespace(k8s_client, request):
+    """A fresh namespace for one test whose pods all land on the KWOK (fake) nodes, deleted
+    afterwards.
+
+    Why KWOK: these tests prove the orchestration (API objects, the real controllers and
+    scheduler, our waits) with made-up images that no node could run, some with hundreds of pods.
+    Tests of real containers use ``real_namespace``."""
+    from kubernetes import client
+
+    name = _fresh_namespace(k8s_client, request, dict(KWOK_NAMESPACE_ANNOTATIONS))
     yield name
-    core.delete_namespace(name)
+    client.CoreV1Api(k8s_client).delete_namespace(name)
+
+
+@pytest.fixture
+def real_namespace(k8s_client, request):
+    """A fresh namespace whose pods run on the real kubelet nodes, deleted afterwards."""
+    from kubernetes import client
+
+    name = _fresh_namespace(k8s_client, request, None)
+    yield name
+    client.CoreV1Api(k8s_client).delete_namespace(name)
 
 
 class PlaybookRun:

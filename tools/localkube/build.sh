@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok from their
-# Go modules at the versions pinned in versions.env, once, into a cache folder outside the repo.
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kwok,
+# CoreDNS and crictl from their Go modules at the versions pinned in versions.env, once, into a
+# cache folder outside the repo.
 # Usage: build.sh              -> builds what is missing, prints the bin folder on success
 #        build.sh --print-dir  -> prints the bin folder without building
 # A full build records its wall-clock seconds in logs/build-seconds (read by `localkube.py bench`).
@@ -13,7 +14,10 @@ cache_root=${LOCALKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/statefuldb-localku
 dest="$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 bin="$dest/bin"
 if [ "${1:-}" = "--print-dir" ]; then echo "$bin"; exit 0; fi
-want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kwok coredns crictl)
+# CoreDNS and crictl are pinned apart from the folder name: a stamp says which version is built.
+extras_stamp="coredns-$COREDNS_VERSION crictl-$CRICTL_VERSION"
+if [ "$(cat "$dest/extras.version" 2>/dev/null)" != "$extras_stamp" ]; then rm -f "$bin/coredns" "$bin/crictl"; fi
 have_all=1
 for b in "${want[@]}"; do [ -x "$bin/$b" ] || have_all=0; done
 [ -f "$dest/kustomize/stage/pod/fast/pod-ready.yaml" ] || have_all=0
@@ -70,12 +74,16 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
-  go mod tidy -e >>"$log" 2>&1 || fail "the Kubernetes wrapper module (go mod tidy)"
+  # tidy only when a binary is missing: it is slow-ish and the module set rarely changes
+  need_kube=0
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet; do [ -x "$bin/$c" ] || need_kube=1; done
+  if [ "$need_kube" = 1 ]; then go mod tidy -e >>"$log" 2>&1 || fail "the Kubernetes wrapper module (go mod tidy)"; fi
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION#v1.}"
   ldflags="${ldflags%.*}"
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet; do
     [ -x "$bin/$c" ] && continue
     echo "localkube: building $c $KUBERNETES_VERSION ..." >&2
     go build -tags selinux,notest -ldflags "$ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c" >>"$log" 2>&1 || fail "$c"
@@ -106,5 +114,43 @@ if [ ! -f "$dest/kustomize/stage/pod/fast/pod-ready.yaml" ]; then
   moddir=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION
   rm -rf "$dest/kustomize" && cp -r "$moddir/kustomize" "$dest/kustomize" && chmod -R u+w "$dest/kustomize"
 fi
+# CoreDNS as a library with only the plugins the cluster uses: a fraction of the full build.
+if [ ! -x "$bin/coredns" ]; then
+  (
+    mkdir -p "$dest/src/coredns"
+    cd "$dest/src/coredns"
+    printf 'module statefuldb.local/localkube/coredns\n\ngo 1.25.0\n\nrequire github.com/coredns/coredns %s\n' "$COREDNS_VERSION" >go.mod
+    cat >main.go <<'GO'
+// CoreDNS with only the plugins the local cluster's DNS needs (see coredns.py).
+package main
+
+import (
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/coremain"
+
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/ready"
+)
+
+func main() {
+	// The order in which plugins see a query (a subset of CoreDNS's own plugin.cfg order).
+	dnsserver.Directives = []string{"bind", "ready", "health", "errors", "kubernetes"}
+	coremain.Run()
+}
+GO
+    go mod tidy -e >>"$log" 2>&1 || fail "the CoreDNS wrapper module (go mod tidy)"
+    echo "localkube: building coredns $COREDNS_VERSION ..." >&2
+    go build -ldflags "-s -w" -o "$bin/coredns.tmp" . >>"$log" 2>&1 || fail coredns
+    mv "$bin/coredns.tmp" "$bin/coredns"
+  )
+fi
+if [ ! -x "$bin/crictl" ]; then
+  echo "localkube: building crictl $CRICTL_VERSION ..." >&2
+  GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" >>"$log" 2>&1 || fail crictl
+fi
+echo "$extras_stamp" >"$dest/extras.version"
 echo $(($(date +%s) - build_started)) >"$dest/logs/build-seconds"
 echo "$bin"

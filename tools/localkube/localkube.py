@@ -1,16 +1,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A real Kubernetes control plane on one machine, without Docker: `up`, `down`, `reset`, `status`,
+"""A real Kubernetes cluster on one machine, without Docker: `up`, `down`, `reset`, `status`,
 `bench`.
 
 etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the real binaries (built by
-build.sh from their Go modules at pinned versions). KWOK stands in for the kubelets of 3 fake nodes:
-it marks scheduled pods Running/Ready and gives them IPs from 10.244.0.0/16, but runs no
-containers. A small hostPath provisioner (provisioner.py) creates a PV with a real directory under
-.localkube/volumes/ for every claim of the default StorageClass `standard`; the real PV controller
-binds it. Pod IPs live in the network namespace `statefuldb-pods` (podnet.py).
+build.sh from their Go modules at pinned versions). Three real nodes (nodes.py: one containerd and
+one kubelet each, pods on the bridge of bridge.py) run the pods; CoreDNS (coredns.py) serves
+cluster.local on the bridge. KWOK stands in for the kubelets of 3 more, fake, nodes (tainted: only
+pods that tolerate `kwok.x-k8s.io/node=fake:NoSchedule` land there): it marks their pods
+Running/Ready and gives them IPs, but runs no containers; their IPs live in the network namespace
+`statefuldb-pods` (podnet.py). A small hostPath provisioner (provisioner.py) creates a PV with a
+real directory under .localkube/volumes/ for every claim of the default StorageClass `standard`.
 
-State lives in <repo>/.localkube: pki/, logs/, run/ (pid files), etcd/, volumes/, kubeconfig.
-Standard library only; the openssl CLI makes the certificates; needs root for the pod network.
+State lives in <repo>/.localkube: pki/, logs/, run/ (pid files), etcd/, volumes/, nodes/,
+kubeconfig. Standard library only; the openssl CLI makes the certificates; needs root.
 """
 from __future__ import annotations
 
@@ -34,6 +36,10 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import bridge  # noqa: E402
+import coredns  # noqa: E402
+import hoststate  # noqa: E402
+import nodes  # noqa: E402
 import podnet  # noqa: E402
 
 # LOCALKUBE_STATE and LOCALKUBE_PORT_OFFSET exist only to try a second, throw-away instance next to
@@ -46,6 +52,10 @@ RUN = os.path.join(STATE, "run")
 VOLUMES = os.path.join(STATE, "volumes")
 KUBECONFIG = os.path.join(STATE, "kubeconfig")
 BUILD_SH = os.path.join(HERE, "build.sh")
+IMAGES_PY = os.path.join(HERE, "images.py")
+HOST_BEFORE = os.path.join(STATE, "host-before.json")
+CACHE = os.environ.get("LOCALKUBE_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "statefuldb-localkube")
 
 # Fixed ports, all on 127.0.0.1 except KWOK's kubelet endpoint and the relay of the apiserver's
 # advertised endpoint (both on the pod-network gateway address, which only this host and the pod
@@ -67,13 +77,35 @@ CLUSTER_CIDR = podnet.POD_CIDR
 KWOK_FALLBACK_CIDR = "10.244.254.0/24"
 NODES = ["kwok-node-0", "kwok-node-1", "kwok-node-2"]
 ZONES = ["zone-a", "zone-b", "zone-c"]
+# KWOK's nodes carry this taint: pods go to the real nodes unless they ask for a fake one.
+KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
+# A namespace with these annotations puts all its pods on KWOK's nodes (the apiserver's
+# PodNodeSelector and PodTolerationRestriction admission plugins add the selector and toleration).
+KWOK_NAMESPACE_ANNOTATIONS = {
+    "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
+    "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([dict(KWOK_TAINT, operator="Equal")]),
+}
+REAL_NODE_COUNT = 3
+# The image store of each node's containerd is a cache (it survives `reset`); one per state folder.
+REAL_NODES = [nodes.Layout(STATE, os.path.join(CACHE, "nodes-" + hashlib.sha256(STATE.encode()).hexdigest()[:8]),
+                           i, PORT_OFFSET) for i in range(REAL_NODE_COUNT)]
+SANDBOX_IMAGE = "localhost/statefuldb/pause:3.10"
+# Images every node gets (built by images.py, imported by `up`).
+IMAGES = ["pause", "tools", "mariadb-10.11", "mariadb-11.8", "mysql-9.7"]
+DNS_HEALTH_PORT = 16281 + PORT_OFFSET
+DNS_READY_PORT = 16282 + PORT_OFFSET
 STORAGE_CLASS = "standard"
 PROVISIONER_NAME = "localkube.statefuldb.io/hostpath"
 
 HEALTH_TIMEOUT = {"etcd": 30, "kube-apiserver": 90, "kube-controller-manager": 60,
-                  "kube-scheduler": 60, "kwok": 60, "provisioner": 30}
-# Start order; `down` stops in reverse.
+                  "kube-scheduler": 60, "kwok": 60, "provisioner": 30, "coredns": 30, "containerd": 30, "kubelet": 60}
+# Start order of the control plane; `down` stops in reverse.
 COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "provisioner"]
+# Then the real nodes' processes (up_nodes()): DNS first, each node's containerd, then kubelets.
+CONTAINERDS = [n.component("containerd") for n in REAL_NODES]
+KUBELETS = [n.component("kubelet") for n in REAL_NODES]
+NODE_COMPONENTS = ["coredns"] + CONTAINERDS + KUBELETS
+ALL_COMPONENTS = COMPONENTS + NODE_COMPONENTS
 PORTS = {
     "etcd": [("127.0.0.1", ETCD_PORT), ("127.0.0.1", ETCD_PEER_PORT)],
     "kube-apiserver": [("127.0.0.1", APISERVER_PORT)],
@@ -82,7 +114,22 @@ PORTS = {
     "kwok": [(ADVERTISE_ADDRESS, KWOK_PORT)],
     # relays the `kubernetes` Service endpoint (advertise address) to the apiserver
     "provisioner": [(ADVERTISE_ADDRESS, APISERVER_PORT)],
+    "coredns": [(bridge.HOST_IP, 53), ("127.0.0.1", DNS_HEALTH_PORT), ("127.0.0.1", DNS_READY_PORT)],
 }
+for _n in REAL_NODES:
+    PORTS[_n.component("containerd")] = []
+    PORTS[_n.component("kubelet")] = [(_n.ip, _n.kubelet_port), ("127.0.0.1", _n.healthz_port)]
+
+
+def real_node(name: str) -> nodes.Layout | None:
+    """The node of a per-node component name (containerd-node-0, kubelet-node-0), else None."""
+    return next((n for n in REAL_NODES if name.endswith("-" + n.name)), None)
+
+
+def kind(name: str) -> str:
+    """containerd-node-0 -> containerd; other names stay as they are."""
+    node = real_node(name)
+    return name[: -len(node.name) - 1] if node else name
 
 
 class LocalkubeError(RuntimeError):
@@ -119,7 +166,11 @@ CLIENT_CERTS = {
     "kwok": ("kwok-controller", None),
     "provisioner": ("localkube-provisioner", None),
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
+    "coredns": ("localkube-coredns", None),
 }
+# Real node credentials: the Node authorizer and NodeRestriction know them by this name and group.
+for _n in REAL_NODES:
+    CLIENT_CERTS[_n.name] = ("system:node:" + _n.name, "system:nodes")
 
 
 def _openssl(*args: str) -> None:
@@ -182,6 +233,9 @@ def ensure_pki() -> None:
         ("kwok-serving", "/CN=kwok", SERVER_EXT + ", ".join(
             ["IP:" + ADVERTISE_ADDRESS, "IP:127.0.0.1", "DNS:localhost"] + ["DNS:" + n for n in NODES]), "ca"),
     ]
+    for node in REAL_NODES:  # each kubelet's serving certificate (logs, exec through the apiserver)
+        wanted.append((node.name + "-serving", "/O=system:nodes/CN=system:node:" + node.name,
+                       SERVER_EXT + "IP:%s, DNS:%s" % (node.ip, node.name), "ca"))
     for name, (cn, org) in CLIENT_CERTS.items():
         wanted.append((name, ("/O=%s/CN=%s" % (org, cn)) if org else "/CN=" + cn, CLIENT_EXT, "ca"))
     missing = [w for w in wanted if not have(w[0] + ".crt")]
@@ -194,6 +248,10 @@ def ensure_pki() -> None:
         _openssl("pkey", "-in", os.path.join(PKI, "sa.key"), "-pubout", "-out", os.path.join(PKI, "sa.pub"))
     for name in CLIENT_CERTS:
         path = KUBECONFIG if name == "admin" else os.path.join(PKI, name + ".kubeconfig")
+        node = next((n for n in REAL_NODES if n.name == name), None)
+        if node is not None:
+            os.makedirs(node.dir, exist_ok=True)
+            path = node.kubeconfig
         if not os.path.exists(path) or any(w[0] in (name, "ca") for w in missing):
             write_kubeconfig(name, path)
 
@@ -278,7 +336,10 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--requestheader-extra-headers-prefix", "X-Remote-Extra-",
                 "--proxy-client-cert-file", pki("front-proxy-client.crt"),
                 "--proxy-client-key-file", pki("front-proxy-client.key"),
-                "--authorization-mode", "RBAC",
+                "--authorization-mode", "Node,RBAC",
+                # NodeRestriction: a kubelet changes only its own Node and its pods. The other two
+                # let a namespace send all its pods to the KWOK nodes (KWOK_NAMESPACE_ANNOTATIONS).
+                "--enable-admission-plugins", "NodeRestriction,PodNodeSelector,PodTolerationRestriction",
                 "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
                 "--service-account-key-file", pki("sa.pub"),
                 "--service-account-signing-key-file", pki("sa.key"),
@@ -286,6 +347,7 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--kubelet-client-certificate", pki("apiserver-kubelet-client.crt"),
                 "--kubelet-client-key", pki("apiserver-kubelet-client.key"),
                 "--kubelet-preferred-address-types", "InternalIP",
+                "--kubelet-certificate-authority", pki("ca.crt"),
                 "--allow-privileged=true", "--profiling=false"]
     if name == "kube-controller-manager":
         kc = pki("kube-controller-manager.kubeconfig")
@@ -308,7 +370,8 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--leader-elect=false", "--profiling=false"]
     if name == "kwok":
         return [b("kwok"), "--kubeconfig", pki("kwok.kubeconfig"), "--config", kwok_config(binaries),
-                "--manage-all-nodes=true",
+                # Only the fake nodes: the real ones have kubelets.
+                "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
                 "--node-ip", ADVERTISE_ADDRESS, "--node-port", str(KWOK_PORT),
                 "--server-address", "%s:%d" % (ADVERTISE_ADDRESS, KWOK_PORT),
                 "--tls-cert-file", pki("kwok-serving.crt"), "--tls-private-key-file", pki("kwok-serving.key"),
@@ -324,6 +387,13 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--ready-file", os.path.join(RUN, "provisioner.ready"),
                 "--storage-class", STORAGE_CLASS, "--provisioner-name", PROVISIONER_NAME,
                 "--relay", "%s:%d" % (ADVERTISE_ADDRESS, APISERVER_PORT), "127.0.0.1:%d" % APISERVER_PORT]
+    if name == "coredns":
+        return coredns.command_line(b("coredns"), os.path.join(STATE, "Corefile"))
+    node = real_node(name)
+    if node is not None and kind(name) == "containerd":
+        return nodes.containerd_command(node)
+    if node is not None and kind(name) == "kubelet":
+        return nodes.kubelet_command(binaries, node, ZONES[node.index % len(ZONES)])
     raise KeyError(name)
 
 
@@ -356,7 +426,7 @@ def running_pid(name: str) -> int | None:
         return None
     if state == "Z":
         return None
-    marker = ("provisioner.py" if name == "provisioner" else name).encode()
+    marker = ("provisioner.py" if name == "provisioner" else kind(name)).encode()
     if not any(os.path.basename(arg) == marker for arg in cmdline):
         return None
     return pid
@@ -430,8 +500,9 @@ def start(name: str, binaries: str) -> None:
         out.write(("\n==== %s localkube starting %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                                           " ".join(argv))).encode())
         out.flush()
+        env = nodes.containerd_env() if kind(name) == "containerd" else None
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=STATE, start_new_session=True)
+                                cwd=STATE, start_new_session=True, env=env)
     _children[name] = proc
     with open(pid_file(name), "w") as f:
         f.write("%d\n" % proc.pid)
@@ -439,7 +510,7 @@ def start(name: str, binaries: str) -> None:
 
 # Seconds between SIGTERM and SIGKILL. The apiserver drains for a long time and holds no state;
 # etcd gets time to close its database cleanly.
-STOP_GRACE = {"etcd": 15, "kube-apiserver": 3}
+STOP_GRACE = {"etcd": 15, "kube-apiserver": 3, "containerd": 10, "kubelet": 10}
 
 
 def stop(*names: str) -> list[str]:
@@ -452,7 +523,7 @@ def stop(*names: str) -> list[str]:
         else:
             os.kill(pid, signal.SIGTERM)
             pids[name] = pid
-    deadline = {name: time.monotonic() + STOP_GRACE.get(name, 5) for name in pids}
+    deadline = {name: time.monotonic() + STOP_GRACE.get(kind(name), 5) for name in pids}
     while pids:
         for name, pid in list(pids.items()):
             _reap(name)
@@ -530,12 +601,24 @@ def healthy(name: str) -> tuple[bool, str]:
         except OSError:
             ok = False
         return ok, "ready" if ok else "has not listed claims yet"
+    if name == "coredns":  # ready: the kubernetes plugin has synced with the apiserver
+        code, body = _get("http://127.0.0.1:%d/ready" % DNS_READY_PORT)
+        return code == 200, body.strip()[:200]
+    node = real_node(name)
+    if node is not None and kind(name) == "containerd":
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1)
+            ok = s.connect_ex(node.socket) == 0
+        return ok, "listening on " + node.socket if ok else "not answering on " + node.socket
+    if node is not None and kind(name) == "kubelet":
+        code, body = _get("http://127.0.0.1:%d/healthz" % node.healthz_port)
+        return code == 200, body.strip()[:200]
     raise KeyError(name)
 
 
 def wait_healthy(name: str) -> float:
     started = time.monotonic()
-    deadline = started + HEALTH_TIMEOUT[name]
+    deadline = started + HEALTH_TIMEOUT[kind(name)]
     detail = ""
     while time.monotonic() < deadline:
         ok, detail = healthy(name)
@@ -547,7 +630,7 @@ def wait_healthy(name: str) -> float:
                                  % (name, proc.returncode, log_file(name), tail(log_file(name))))
         time.sleep(0.2)
     raise LocalkubeError("%s did not become healthy within %ds (%s); last lines of %s:\n%s"
-                         % (name, HEALTH_TIMEOUT[name], detail, log_file(name), tail(log_file(name))))
+                         % (name, HEALTH_TIMEOUT[kind(name)], detail, log_file(name), tail(log_file(name))))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -598,7 +681,25 @@ def bootstrap_manifest(binaries: str) -> str:
                          "labels": {"kubernetes.io/hostname": node, "kubernetes.io/os": "linux",
                                     "kubernetes.io/arch": "amd64", "type": "kwok",
                                     "node-role.kubernetes.io/agent": "",
-                                    "topology.kubernetes.io/zone": ZONES[i]}}}))
+                                    "topology.kubernetes.io/zone": ZONES[i]}},
+            "spec": {"taints": [KWOK_TAINT]}}))
+    for node in REAL_NODES:
+        # Created here (the kubelet then adopts it) so the node IPAM controller gives it a podCIDR
+        # before its kubelet starts: the CNI config is written with it.
+        docs.append(json.dumps({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node.name,
+                         "labels": {"kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux",
+                                    "kubernetes.io/arch": "amd64", "type": "kubelet",
+                                    "topology.kubernetes.io/zone": ZONES[node.index % len(ZONES)]}}}))
+    docs.append(json.dumps({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "localkube:coredns"}, "rules": coredns.CLUSTER_ROLE_RULES}))
+    docs.append(json.dumps({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "localkube:coredns"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "localkube:coredns"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "localkube-coredns"}]}))
     return "\n---\n".join(docs) + "\n"
 
 
@@ -638,11 +739,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     net_problems = podnet.problems()
     changed = [name for name in COMPONENTS if states[name][0] and drifted(name, binaries)]
     if all(ok for ok, _detail in states.values()) and not net_problems and not changed:
-        log("already up and healthy (nothing to do)")
-        print_usage(binaries)
-        return 0
+        pending = nodes_pending(binaries)
+        if not pending:
+            log("already up and healthy (nothing to do)")
+            print_usage(binaries)
+            return 0
+        log("real nodes: %s" % "; ".join(pending))
     for d in (STATE, LOGS, RUN, VOLUMES):
         os.makedirs(d, exist_ok=True)
+    # Before anything of ours touches the host: what `reset` must put back.
+    hoststate.save(HOST_BEFORE)
     ensure_pki()
     if net_problems:
         podnet.ensure()
@@ -692,10 +798,143 @@ def cmd_up(args: argparse.Namespace) -> int:
         if name not in ("etcd", "kube-apiserver"):
             took = wait_healthy(name)
             log("%s healthy after %.1fs" % (name, took))
+    if not bootstrapped:
+        bootstrap(binaries)
+    started += up_nodes(binaries)
     wait_nodes_ready(binaries)
     log("up in %.1fs (started: %s)" % (time.monotonic() - t0, ", ".join(started) or "nothing"))
     print_usage(binaries)
     return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Real nodes
+
+
+def node_pki(node: nodes.Layout) -> dict[str, str]:
+    return {"ca": pki("ca.crt"), "cert": pki(node.name + "-serving.crt"), "key": pki(node.name + "-serving.key")}
+
+
+def pod_cidrs() -> dict[int, str]:
+    """podCIDR of each real node that has one (node index -> CIDR)."""
+    found = {}
+    for item in _api("GET", "/api/v1/nodes").get("items", []):
+        for node in REAL_NODES:
+            if item["metadata"]["name"] == node.name and item.get("spec", {}).get("podCIDR"):
+                found[node.index] = item["spec"]["podCIDR"]
+    return found
+
+
+def wait_pod_cidrs(timeout: float = 30) -> dict[int, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = pod_cidrs()
+        if len(found) == len(REAL_NODES):
+            return found
+        if time.monotonic() > deadline:
+            raise LocalkubeError("the node IPAM controller gave no podCIDR to %s within %ds; see %s"
+                                 % ([n.name for n in REAL_NODES if n.index not in found], timeout,
+                                    log_file("kube-controller-manager")))
+        time.sleep(0.2)
+
+
+IMAGE_REFS = {"pause": SANDBOX_IMAGE, "tools": "localhost/statefuldb/tools:1",
+              "mariadb-10.11": "localhost/statefuldb/mariadb:10.11", "mariadb-11.8": "localhost/statefuldb/mariadb:11.8",
+              "mysql-9.7": "localhost/statefuldb/mysql:9.7"}
+
+
+def cached_images(build: bool) -> list[tuple[str, str]]:
+    """(ref, tar) of the cached images; with `build`, builds the missing ones first (images.py,
+    once; a failed build keeps what is cached and only fails `up` without a pause image)."""
+    if not os.path.exists(IMAGES_PY):
+        log("warning: %s is missing: no images to import (pods cannot start)" % IMAGES_PY)
+        return []
+    listed = nodes.images_to_import(IMAGES_PY)
+    missing = [name for name in IMAGES if IMAGE_REFS[name] not in {ref for ref, _tar in listed}]
+    if build and missing:
+        log("building images (once, cached): %s" % ", ".join(missing))
+        proc = subprocess.run([sys.executable, IMAGES_PY, "build", *missing], check=False)
+        listed = nodes.images_to_import(IMAGES_PY)
+        if proc.returncode != 0:
+            if SANDBOX_IMAGE not in {ref for ref, _tar in listed}:
+                raise LocalkubeError("images.py build failed and there is no pause image; see its messages above")
+            log("warning: images.py build failed (see above); going on with the cached images")
+    return listed
+
+
+def nodes_pending(binaries: str) -> list[str]:
+    """Why the real nodes are not complete (empty when nothing is to do); asked when the
+    control plane is healthy."""
+    reasons = [name + " not healthy" for name in NODE_COMPONENTS if not healthy(name)[0]]
+    reasons += [name + " command line changed" for name in NODE_COMPONENTS if drifted(name, binaries)]
+    if reasons:
+        return reasons
+    cidrs = pod_cidrs()
+    if len(cidrs) != len(REAL_NODES):
+        return ["a real node has no podCIDR"]
+    reasons += bridge.problems(len(REAL_NODES), cidrs)
+    for node in REAL_NODES:
+        reasons += ["%s: %s changed" % (node.name, what) for what in
+                    nodes.prepare(node, node_pki(node), SANDBOX_IMAGE, cidrs[node.index], dry_run=True)]
+    # Images missing from the cache are built by a full `up` (a fresh machine's first); a failed
+    # build is not retried by every `up` of a healthy cluster.
+    images = cached_images(build=False)
+    for node in REAL_NODES:
+        if nodes.pending_images(node, images):
+            reasons.append("%s: images to import" % node.name)
+    return reasons
+
+
+def ensure_started(names: list[str], binaries: str) -> list[str]:
+    """Start the named components that are not healthy (waiting out a live but slow one first),
+    then wait until all are healthy. Returns those started."""
+    started = []
+    for name in names:
+        if healthy(name)[0]:
+            continue
+        pid = running_pid(name)
+        if pid is not None:
+            try:
+                wait_healthy(name)
+                continue
+            except LocalkubeError:
+                log("%s (pid %d) is not healthy; restarting it" % (name, pid))
+                stop(name)
+        log("starting %s" % name)
+        start(name, binaries)
+        started.append(name)
+    for name in started:
+        took = wait_healthy(name)
+        log("%s healthy after %.1fs" % (name, took))
+    return started
+
+
+def up_nodes(binaries: str) -> list[str]:
+    """CoreDNS, the bridge and the 3 real nodes: configs, cgroups, images, processes."""
+    cidrs = wait_pod_cidrs()
+    bridge.ensure(len(REAL_NODES), cidrs)
+    restart = []
+    if coredns.write_corefile(os.path.join(STATE, "Corefile"), bridge.HOST_IP, DNS_HEALTH_PORT, DNS_READY_PORT,
+                              pki("coredns.kubeconfig")):
+        restart.append("coredns")
+    images = cached_images(build=True)
+    for node in REAL_NODES:
+        for what in nodes.prepare(node, node_pki(node), SANDBOX_IMAGE, cidrs[node.index]):
+            if what in ("containerd", "kubelet"):
+                restart.append(node.component(what))
+    restart += [name for name in NODE_COMPONENTS if drifted(name, binaries)]
+    restart = [name for name in dict.fromkeys(restart) if running_pid(name) is not None]
+    if restart:
+        log("restarting %s: configuration changed" % ", ".join(restart))
+        stop(*restart)
+    started = ensure_started(["coredns"] + CONTAINERDS, binaries)
+    t0 = time.monotonic()
+    imported = nodes.import_images_everywhere(REAL_NODES, images)
+    if any(imported.values()):
+        log("imported images in %.1fs: %s" % (time.monotonic() - t0, "; ".join(
+            "%s: %s" % (n, ", ".join(refs)) for n, refs in sorted(imported.items()) if refs)))
+    started += ensure_started(KUBELETS, binaries)
+    return started
 
 
 def wait_authorizer(timeout: float = 30) -> None:
@@ -713,7 +952,7 @@ def wait_authorizer(timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def wait_nodes_ready(binaries: str, timeout: float = 60) -> None:
+def wait_nodes_ready(binaries: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while True:
         proc = kubectl(binaries, "get", "nodes", "-o", "json", check=False)
@@ -723,32 +962,47 @@ def wait_nodes_ready(binaries: str, timeout: float = 60) -> None:
                 conds = {c["type"]: c["status"] for c in item.get("status", {}).get("conditions", [])}
                 if conds.get("Ready") == "True" and item.get("spec", {}).get("podCIDR"):
                     ready.append(item["metadata"]["name"])
-        if all(n in ready for n in NODES):
+        if all(n in ready for n in NODES + [r.name for r in REAL_NODES]):
             return
         if time.monotonic() > deadline:
+            late = next((r for r in REAL_NODES if r.name not in ready), None)
+            which = late.component("kubelet") if late else "kwok"
             raise LocalkubeError("nodes not Ready with a podCIDR within %ds (ready: %s); last lines of %s:\n%s"
-                                 % (timeout, ready, log_file("kwok"), tail(log_file("kwok"))))
+                                 % (timeout, ready, log_file(which), tail(log_file(which))))
         time.sleep(0.3)
 
 
 def print_usage(binaries: str) -> None:
     print("""
-The local control plane is running (KWOK stands in for the kubelets: pods become Running/Ready
-but no containers run).
+The local cluster is running.
   export KUBECONFIG=%(kubeconfig)s
-  export PATH=%(bin)s:$PATH      # the pinned kubectl
-  nodes: %(nodes)s
+  export PATH=%(bin)s:$PATH      # the pinned kubectl (and crictl)
+  real nodes: %(real)s (containerd + kubelet; images localhost/statefuldb/*, nothing is pulled)
+  KWOK nodes: %(nodes)s (no containers run; tainted %(taint)s)
+  cluster DNS: %(dns)s:53 (CoreDNS, cluster.local)   no kube-proxy: use pod IPs / headless Services
   default StorageClass: %(sc)s (hostPath volumes in %(volumes)s/<pv-name>/, expandable)
-  pod IPs: %(cidr)s in network namespace %(netns)s (tools/localkube/podnet.py)
+  pod IPs: %(cidr)s, a /24 per node; real pods on bridge %(bridge)s
   apiserver https://127.0.0.1:%(port)d   logs: %(logs)s/
   stop: make cluster-down   wipe: make cluster-reset
 """ % {"kubeconfig": KUBECONFIG, "bin": binaries, "nodes": ", ".join(NODES), "sc": STORAGE_CLASS,
-       "volumes": VOLUMES, "cidr": CLUSTER_CIDR, "netns": podnet.NETNS, "port": APISERVER_PORT, "logs": LOGS},
+       "real": ", ".join(n.name for n in REAL_NODES), "taint": "%(key)s=%(value)s:%(effect)s" % KWOK_TAINT,
+       "dns": bridge.HOST_IP, "bridge": bridge.BRIDGE,
+       "volumes": VOLUMES, "cidr": CLUSTER_CIDR, "port": APISERVER_PORT, "logs": LOGS},
         flush=True)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    stopped = stop("provisioner", "kwok", "kube-scheduler", "kube-controller-manager")
+    # Kubelets first (else they recreate what we remove), then every pod through CRI (CNI gives
+    # the IPs back, containerd unmounts), then the runtimes and DNS, then the control plane.
+    stopped = stop(*KUBELETS)
+    crictl = os.path.join(bin_dir(build=False), "crictl")
+    for node in REAL_NODES:
+        if running_pid(node.component("containerd")) is not None and os.path.exists(crictl):
+            out = nodes.remove_all_pods(node, crictl)
+            if out:
+                log("%s: %s" % (node.name, out.replace("\n", "; ")[:300]))
+    stopped += stop(*CONTAINERDS) + stop("coredns")
+    stopped += stop("provisioner", "kwok", "kube-scheduler", "kube-controller-manager")
     stopped += stop("kube-apiserver") + stop("etcd")
     log("stopped: %s" % (", ".join(stopped) or "nothing was running"))
     return 0
@@ -756,17 +1010,27 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_reset(args: argparse.Namespace) -> int:
     cmd_down(args)
+    for node in REAL_NODES:
+        hoststate.kill_cgroup(node.cgroup)  # containers whose containerd was gone
+    unmounted = hoststate.unmount_under(STATE, *{os.path.dirname(n.containerd_root) for n in REAL_NODES})
+    if unmounted:
+        log("unmounted %d mounts under %s" % (len(unmounted), STATE))
+    bridge.teardown()
+    undone = hoststate.restore(hoststate.load(HOST_BEFORE))
+    if undone:
+        log("host restored: %s" % "; ".join(undone))
     podnet.teardown()
     if os.path.isdir(STATE):
         shutil.rmtree(STATE)
-    log("removed %s and the pod network" % STATE)
+    log("removed %s, the bridge, the nodes' cgroups and the pod network (the image store in %s is a cache "
+        "and stays)" % (STATE, os.path.dirname(REAL_NODES[0].containerd_root)))
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     binaries = bin_dir(build=False)
     all_ok = True
-    for name in COMPONENTS:
+    for name in ALL_COMPONENTS:
         ok, detail = healthy(name)
         all_ok &= ok
         pid = running_pid(name)
@@ -774,6 +1038,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     net = podnet.problems()
     all_ok &= not net
     print("%-24s %-9s %s" % ("pod network", "healthy" if not net else "DOWN", "; ".join(net) or podnet.NETNS))
+    br = bridge.problems(len(REAL_NODES))
+    all_ok &= not br
+    print("%-24s %-9s %s" % ("bridge", "healthy" if not br else "DOWN", "; ".join(br) or bridge.BRIDGE))
+    if healthy("kube-apiserver")[0]:
+        items = _api("GET", "/api/v1/nodes").get("items", [])
+        for item in sorted(items, key=lambda i: i["metadata"]["name"]):
+            conds = {c["type"]: c["status"] for c in item.get("status", {}).get("conditions", [])}
+            ready = conds.get("Ready") == "True"
+            real = item["metadata"]["name"] in [n.name for n in REAL_NODES]
+            all_ok &= ready or not real
+            print("node %-19s %-9s %s, podCIDR %s" % (item["metadata"]["name"], "Ready" if ready else "NotReady",
+                                                    "kubelet" if real else "KWOK (fake)",
+                                                    item.get("spec", {}).get("podCIDR")))
     print("bin dir: %s" % binaries)
     print("kubeconfig: %s" % KUBECONFIG)
     print("cluster: %s" % ("healthy" if all_ok else "NOT healthy (run: python3 tools/localkube/localkube.py up)"))
@@ -807,7 +1084,7 @@ def statefulset_floor(run: int) -> float:
     """Seconds from creating the headless Service + 3-replica OrderedReady StatefulSet (with claim
     templates) to readyReplicas == 3, in a fresh namespace (deleted afterwards)."""
     ns = "localkube-bench-%d-%d" % (os.getpid(), run)
-    _api("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
+    _api("POST", "/api/v1/namespaces", {"metadata": {"name": ns, "annotations": KWOK_NAMESPACE_ANNOTATIONS}})
     try:
         started = time.monotonic()
         _api("POST", "/api/v1/namespaces/%s/services" % ns, BENCH_MANIFEST[0])
@@ -821,6 +1098,101 @@ def statefulset_floor(run: int) -> float:
             time.sleep(0.02)
     finally:
         _api("DELETE", "/api/v1/namespaces/" + ns)
+
+
+# Each database image as a one-container pod: initialise an empty data directory, start the
+# server, Ready when `ping` answers (the same exec probe a database pod has).
+BENCH_DB = {
+    "mariadb:10.11": ("mariadb-install-db --user=mysql --datadir=/data >/dev/null && mkdir -p /run/mysqld && "
+                      "chown mysql /run/mysqld && exec mariadbd --user=mysql --datadir=/data", "mariadb-admin ping"),
+    "mariadb:11.8": ("mariadb-install-db --user=mysql --datadir=/data >/dev/null && mkdir -p /run/mysqld && "
+                     "chown mysql /run/mysqld && exec mariadbd --user=mysql --datadir=/data", "mariadb-admin ping"),
+    "mysql:9.7": ("mkdir -p /var/lib/mysql-files /run/mysqld && chown mysql /var/lib/mysql-files /run/mysqld /data && "
+                  "mysqld --initialize-insecure --user=mysql --datadir=/data && exec mysqld --user=mysql --datadir=/data",
+                  "mysqladmin ping"),
+}
+
+
+def db_container(tag: str) -> dict:
+    script, probe = BENCH_DB[tag]
+    return {"name": "db", "image": "localhost/statefuldb/" + tag, "imagePullPolicy": "Never",
+            "command": ["sh", "-c", script],
+            "readinessProbe": {"exec": {"command": probe.split()}, "periodSeconds": 1},
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
+
+
+def _wait(path: str, done, what: str, timeout: float = 300) -> float:
+    started = time.monotonic()
+    while True:
+        if done(_api("GET", path)):
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise LocalkubeError("%s not done within %ds (%s)" % (what, timeout, path))
+        time.sleep(0.05)
+
+
+def real_pod_floor(tag: str) -> float:
+    """Seconds from creating a pod of a database image (empty data) to Ready, on a real node."""
+    ns = "localkube-bench-real-%d" % os.getpid()
+    _api("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
+    try:
+        started = time.monotonic()
+        _api("POST", "/api/v1/namespaces/%s/pods" % ns, {"metadata": {"name": "db"}, "spec": {
+            "terminationGracePeriodSeconds": 1, "containers": [db_container(tag)],
+            "volumes": [{"name": "data", "emptyDir": {}}]}})
+        _wait("/api/v1/namespaces/%s/pods/db" % ns, lambda p: any(
+            c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])),
+            "pod of %s Ready" % tag)
+        return time.monotonic() - started
+    finally:
+        _api("DELETE", "/api/v1/namespaces/" + ns)
+
+
+def real_statefulset_floor() -> float:
+    """Seconds from `apply` of a headless Service + 3-replica OrderedReady StatefulSet of MariaDB
+    11.8 (claims from the default StorageClass) to all 3 Ready, on the real nodes."""
+    ns = "localkube-bench-sts-%d" % os.getpid()
+    _api("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
+    try:
+        started = time.monotonic()
+        _api("POST", "/api/v1/namespaces/%s/services" % ns, {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+            "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"name": "mysql", "port": 3306}]}})
+        _api("POST", "/apis/apps/v1/namespaces/%s/statefulsets" % ns, {
+            "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+            "spec": {"serviceName": "db", "replicas": 3, "podManagementPolicy": "OrderedReady",
+                     "selector": {"matchLabels": {"app": "db"}},
+                     "template": {"metadata": {"labels": {"app": "db"}},
+                                  "spec": {"terminationGracePeriodSeconds": 1,
+                                           "containers": [db_container("mariadb:11.8")]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                         "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})
+        _wait("/apis/apps/v1/namespaces/%s/statefulsets/db" % ns,
+              lambda s: s.get("status", {}).get("readyReplicas") == 3, "MariaDB StatefulSet Ready")
+        return time.monotonic() - started
+    finally:
+        _api("DELETE", "/api/v1/namespaces/" + ns)
+
+
+def node_restart_seconds(node: nodes.Layout, binaries: str) -> float:
+    """Seconds from starting a stopped node (its containerd and kubelet, state kept) to the
+    kubelet reporting Ready again with a fresh heartbeat."""
+    stop(node.component("kubelet"), node.component("containerd"))
+    started = time.monotonic()
+    start(node.component("containerd"), binaries)
+    wait_healthy(node.component("containerd"))
+    start(node.component("kubelet"), binaries)
+    since = time.time() - 1
+
+    def ready(item: dict) -> bool:
+        for cond in item.get("status", {}).get("conditions", []):
+            if cond["type"] == "Ready" and cond["status"] == "True":
+                beat = time.mktime(time.strptime(cond["lastHeartbeatTime"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+                return beat >= since
+        return False
+
+    _wait("/api/v1/nodes/" + node.name, ready, "node %s Ready" % node.name, timeout=120)
+    return time.monotonic() - started
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -845,8 +1217,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     warm = time.monotonic() - started
     floors = [statefulset_floor(i) for i in range(3)]
     print("warm start (down, then up until all components healthy and nodes Ready): %.1fs" % warm)
-    print("3-replica OrderedReady StatefulSet with claims, create -> all 3 Ready: %s (min %.2fs)"
+    print("KWOK: 3-replica OrderedReady StatefulSet with claims, create -> all 3 Ready: %s (min %.2fs)"
           % (", ".join("%.2fs" % f for f in floors), min(floors)), flush=True)
+    print("real node restart (containerd + kubelet started -> node Ready): %.1fs"
+          % node_restart_seconds(REAL_NODES[-1], binaries), flush=True)
+    for tag in BENCH_DB:
+        print("real node: pod of %s (empty data dir) create -> Ready: %.1fs" % (tag, real_pod_floor(tag)), flush=True)
+    print("real nodes: 3-replica OrderedReady StatefulSet of MariaDB 11.8 with claims, apply -> all 3 Ready: %.1fs"
+          % real_statefulset_floor(), flush=True)
     return 0
 
 
@@ -881,8 +1259,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command != "status":
             _lock()
         return args.func(args)
-    except LocalkubeError as err:
+    except (LocalkubeError, nodes.NodeError) as err:
         print("localkube: ERROR: %s" % err, file=sys.stderr, flush=True)
+        return 1
+    except bridge.BridgeError as err:
+        print("localkube: ERROR: the bridge %s of the real nodes could not be set up: %s" % (bridge.BRIDGE, err),
+              file=sys.stderr, flush=True)
         return 1
     except podnet.PodNetError as err:
         print("localkube: ERROR: the pod network (network namespace %s) could not be set up: %s\n"

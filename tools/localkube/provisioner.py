@@ -162,6 +162,9 @@ class Provisioner:
         pv_name = "pvc-" + meta["uid"]
         path = os.path.join(self.volumes, pv_name)
         os.makedirs(path, exist_ok=True)
+        # Real containers run as their image's user (the database images: mysql); hostPath gets no
+        # fsGroup ownership change, so the directory is open to every user, as local-path does.
+        os.chmod(path, 0o777)
         size = spec.get("resources", {}).get("requests", {}).get("storage", "1Gi")
         pv = {
             "apiVersion": "v1", "kind": "PersistentVolume",

@@ -39,7 +39,8 @@ def test_up_on_a_healthy_cluster_changes_nothing(kubeconfig):
 
 def test_nodes_and_default_storage_class(k8s_client):
     nodes = client.CoreV1Api(k8s_client).list_node().items
-    assert sorted(n.metadata.name for n in nodes) == ["kwok-node-0", "kwok-node-1", "kwok-node-2"]
+    assert sorted(n.metadata.name for n in nodes) == ["kwok-node-0", "kwok-node-1", "kwok-node-2",
+                                                      "node-0", "node-1", "node-2"]
     for node in nodes:
         assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
         assert node.spec.pod_cidr.startswith("10.244.") and node.spec.pod_cidr.endswith("/24")
@@ -96,7 +97,8 @@ def _serve_once_in_netns(ip, port):
 
 @pytest.fixture
 def pod_ip(k8s_client, namespace):
-    """The IP KWOK gave a real (fake-node) pod "db" that declares port 3306."""
+    """The IP KWOK gave a pod "db" on a fake node (the `namespace` fixture sends pods to KWOK's
+    nodes) that declares port 3306: the KWOK pod network and port-forward are under test here."""
     core = client.CoreV1Api(k8s_client)
     core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db"},
                                            "spec": {"containers": [{"name": "db", "image": "mariadb",
