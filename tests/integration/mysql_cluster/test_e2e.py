@@ -2,13 +2,15 @@
 kubelet nodes running MariaDB 10.11, MariaDB 11.8 and MySQL 9.7 from the local images.
 
 One deployment per flavor, in its own namespace, exercised step by step (each test builds on the
-previous one; pytest runs a flavor's steps together): deploy 3 members (check mode, real,
-idempotent); a row written on the primary is read on every replica, which replicates from
-`mysql-0.mysql` resolved by the cluster's DNS; scale 3 -> 5 -> 3 -> 4 with the claims kept and
-re-attached; a deleted replica pod comes back on its claim with its data and replicates again once
-the role has checked the source; a replica's server killed in its container is restarted by the
-kubelet and healed by the next run; teardown keeps the data and a re-deploy brings the old rows
-back. Every assertion reads the real state: the API for objects, SQL on the servers for data.
+previous one; pytest runs a flavor's steps together): deploy 3 members and re-run unchanged; a row
+written on the primary is read on every replica, which replicates from `mysql-0.mysql` resolved by
+the cluster's DNS inside the pod; scale 3 -> 5 -> 3 with the claims kept; delete a replica pod
+(it comes back on its claim with its data) and kill another replica's server (the kubelet
+restarts the container): one run reports and heals both, after checking the source; teardown
+keeps the data, and a re-deploy at 4 members brings the old rows back and re-attaches the claim
+of ordinal 3 (same UID, its data). Every assertion reads the real state: the API for objects,
+SQL on the servers for data. What does not depend on the flavor (check mode, the port-forward
+connection mode, the re-run after healing) runs once, on MariaDB 11.8, to keep `make test` short.
 """
 import os
 import subprocess
@@ -56,10 +58,11 @@ def timed(label, flavor, fn, *args, **kwargs):
 
 def test_deploy_replicates_by_dns_name_and_reruns_unchanged(playbook, flavor, core):
     ns, extra = flavor["namespace"], flavor["vars"]
-    check = timed("check-mode deploy", flavor, playbook, DEPLOY, check=True, extra_vars=extra)
-    assert_ok(check)
-    assert check.stats["changed"] > 0
-    assert pods(core, ns) == {} and pvc_uids(core, ns) == {}, "check mode created something"
+    if flavor["id"] == "mariadb-11.8":
+        check = timed("check-mode deploy", flavor, playbook, DEPLOY, check=True, extra_vars=extra)
+        assert_ok(check)
+        assert check.stats["changed"] > 0
+        assert pods(core, ns) == {} and pvc_uids(core, ns) == {}, "check mode created something"
 
     real = timed("deploy 3", flavor, playbook, DEPLOY, extra_vars=extra)
     assert_ok(real)
@@ -111,7 +114,7 @@ def test_port_forward_mode_reaches_the_pods_through_the_api_server(playbook, fla
     assert rep["verified"] is True
 
 
-def test_scale_out_in_and_out_reattaches_claims(playbook, flavor, core):
+def test_scale_out_and_in_keeps_the_claims(playbook, flavor, core):
     ns, password = flavor["namespace"], flavor["password"]
     out = timed("scale 3->5", flavor, playbook, SCALE, extra_vars=dict(flavor["vars"], replicas=5))
     assert_ok(out)
@@ -120,7 +123,7 @@ def test_scale_out_in_and_out_reattaches_claims(playbook, flavor, core):
     first = (("written on the primary",),)
     for name in ("mysql-3", "mysql-4"):  # new replicas got the data written before they existed
         assert wait_rows(ips[name], password, "SELECT v FROM app.t WHERE id = 1", first) == first, name
-    uids_at_5 = pvc_uids(core, ns)
+    uids_at_5 = flavor["claims"] = pvc_uids(core, ns)
     assert set(uids_at_5) == {"data-mysql-%d" % i for i in range(5)}
     sql(ips["mysql-0"], password, "INSERT INTO app.t VALUES (2, 'before scale-in')")
     before = (("before scale-in",),)
@@ -131,15 +134,6 @@ def test_scale_out_in_and_out_reattaches_claims(playbook, flavor, core):
     assert sorted(pod_ips(core, ns)) == ["mysql-0", "mysql-1", "mysql-2"]
     assert pvc_uids(core, ns) == uids_at_5, "scale-in must keep every claim"
     sql(ips["mysql-0"], password, "INSERT INTO app.t VALUES (3, 'while scaled in')")
-
-    back = timed("scale 3->4", flavor, playbook, SCALE, extra_vars=dict(flavor["vars"], replicas=4))
-    assert_ok(back)
-    assert pvc_uids(core, ns) == uids_at_5, "scale-out must re-attach the same claim"
-    expected = ((1, "written on the primary"), (2, "before scale-in"), (3, "while scaled in"))
-    assert wait_rows(pod_ips(core, ns)["mysql-3"], password, "SELECT id, v FROM app.t ORDER BY id",
-                     expected) == expected
-    assert report(back)["verified"] is True
-    flavor["vars"] = dict(flavor["vars"], mysql_cluster_replicas=4)
 
 
 def wait_pod_back(core, ns, name, old_uid=None, min_restarts=None, timeout=180):
@@ -155,38 +149,6 @@ def wait_pod_back(core, ns, name, old_uid=None, min_restarts=None, timeout=180):
                 return pod
         time.sleep(0.5)
     raise AssertionError("pod %s/%s did not come back Ready within %ss" % (ns, name, timeout))
-
-
-def heal(playbook, flavor, member):
-    """The next run reports the stopped replica, starts it after checking the source, and re-runs clean."""
-    healed = timed("healing run", flavor, playbook, DEPLOY, extra_vars=flavor["vars"])
-    assert_ok(healed)
-    rep = report(healed)
-    assert any(c.startswith("%s: started replication" % member) for c in rep["changes"]), rep["changes"]
-    assert all(c.startswith(member + ":") for c in rep["changes"]), rep["changes"]
-    assert "changed: %s: started replication" % member in " ".join(rep["summary"])
-    again = playbook(DEPLOY, extra_vars=flavor["vars"])
-    assert_ok(again)
-    assert again.stats["changed"] == 0, changed_tasks(again)
-
-
-def test_deleted_replica_pod_returns_on_its_claim(playbook, flavor, core):
-    ns, password = flavor["namespace"], flavor["password"]
-    claims = pvc_uids(core, ns)
-    old = pods(core, ns)["mysql-1"]
-    core.delete_namespaced_pod("mysql-1", ns)
-    pod = timed("deleted pod back", flavor, wait_pod_back, core, ns, "mysql-1", old_uid=old.metadata.uid)
-    assert pvc_uids(core, ns) == claims
-    data, = [v for v in pod.spec.volumes if v.name == "data"]
-    assert data.persistent_volume_claim.claim_name == "data-mysql-1"
-    host, primary = pod.status.pod_ip, pods(core, ns)["mysql-0"].status.pod_ip
-    # Its data came back with it; replication waits for the role (skip_*_start).
-    assert sql(host, password, "SELECT COUNT(*) FROM app.t")[0][0] == 3
-    assert replica_status(host, password, flavor["flavor"])[1:] == ("No", "No")
-    sql(primary, password, "INSERT INTO app.t VALUES (4, 'while mysql-1 was away')")
-    heal(playbook, flavor, "mysql-1")
-    row = (("while mysql-1 was away",),)
-    assert wait_rows(host, password, "SELECT v FROM app.t WHERE id = 4", row) == row
 
 
 def kill_server(core, ns, name):
@@ -213,38 +175,64 @@ def kill_server(core, ns, name):
     return pod.status.container_statuses[0].restart_count
 
 
-def test_killed_server_restarts_and_the_next_run_heals_it(playbook, flavor, core):
+def test_deleted_pod_and_killed_server_come_back_and_one_run_heals_both(playbook, flavor, core):
     ns, password = flavor["namespace"], flavor["password"]
-    restarts = kill_server(core, ns, "mysql-2")
-    pod = timed("killed server back", flavor, wait_pod_back, core, ns, "mysql-2", min_restarts=restarts + 1)
-    host, primary = pod.status.pod_ip, pods(core, ns)["mysql-0"].status.pod_ip
-    sql(primary, password, "INSERT INTO app.t VALUES (5, 'while mysql-2 restarted')")
-    heal(playbook, flavor, "mysql-2")
-    row = (("while mysql-2 restarted",),)
-    assert wait_rows(host, password, "SELECT v FROM app.t WHERE id = 5", row) == row
-
-
-def test_teardown_keeps_data_and_redeploy_brings_it_back(playbook, flavor, core):
-    ns, password = flavor["namespace"], flavor["password"]
-    extra = dict(flavor["vars"], mysql_cluster_replicas=3)
     claims = pvc_uids(core, ns)
-    down = timed("teardown", flavor, playbook, TEARDOWN, extra_vars=extra)
+    old = pods(core, ns)["mysql-1"]
+    core.delete_namespaced_pod("mysql-1", ns)
+    restarts = kill_server(core, ns, "mysql-2")
+    deleted = timed("deleted pod back", flavor, wait_pod_back, core, ns, "mysql-1", old_uid=old.metadata.uid)
+    killed = timed("killed server back", flavor, wait_pod_back, core, ns, "mysql-2", min_restarts=restarts + 1)
+    assert pvc_uids(core, ns) == claims
+    data, = [v for v in deleted.spec.volumes if v.name == "data"]
+    assert data.persistent_volume_claim.claim_name == "data-mysql-1"
+    primary = pods(core, ns)["mysql-0"].status.pod_ip
+    for pod in (deleted, killed):
+        host = pod.status.pod_ip
+        # Its data came back with it; replication waits for the role (skip_*_start).
+        assert sql(host, password, "SELECT COUNT(*) FROM app.t")[0][0] == 3, pod.metadata.name
+        assert replica_status(host, password, flavor["flavor"])[1:] == ("No", "No"), pod.metadata.name
+    sql(primary, password, "INSERT INTO app.t VALUES (4, 'while they were away')")
+
+    healed = timed("healing run", flavor, playbook, DEPLOY, extra_vars=flavor["vars"])
+    assert_ok(healed)
+    rep = report(healed)
+    for member in ("mysql-1", "mysql-2"):
+        assert "%s: started replication" % member in rep["changes"], rep["changes"]
+        assert "%s: started replication" % member in " ".join(rep["summary"]), rep["summary"]
+    assert all(c.startswith(("mysql-1:", "mysql-2:")) for c in rep["changes"]), rep["changes"]
+    row = (("while they were away",),)
+    for pod in (deleted, killed):
+        assert wait_rows(pod.status.pod_ip, password, "SELECT v FROM app.t WHERE id = 4", row) == row
+    if flavor["id"] == "mariadb-11.8":
+        again = playbook(DEPLOY, extra_vars=flavor["vars"])
+        assert_ok(again)
+        assert again.stats["changed"] == 0, changed_tasks(again)
+
+
+def test_teardown_keeps_data_and_redeploy_reattaches_the_claims(playbook, flavor, core):
+    ns, password = flavor["namespace"], flavor["password"]
+    claims = pvc_uids(core, ns)
+    down = timed("teardown", flavor, playbook, TEARDOWN, extra_vars=flavor["vars"])
     assert_ok(down)
     assert pods(core, ns) == {}
     services = [s.metadata.name for s in core.list_namespaced_service(ns).items]
     assert NAME not in services and NAME + "-read" not in services
-    assert pvc_uids(core, ns) == claims, "teardown must keep the claims by default"
+    assert pvc_uids(core, ns) == claims == flavor["claims"], "teardown must keep the claims by default"
     assert root_password(core, ns) == password, "teardown must keep the Secret by default"
 
-    up = timed("re-deploy on kept claims", flavor, playbook, DEPLOY, extra_vars=extra)
+    # Back at 4 members: ordinal 3 gets its old claim (same UID) with the rows it had, and catches up.
+    up = timed("re-deploy at 4 on kept claims", flavor, playbook, DEPLOY,
+               extra_vars=dict(flavor["vars"], mysql_cluster_replicas=4))
     assert_ok(up)
-    ips = pod_ips(core, ns)
-    expected = ((1,), (2,), (3,), (4,), (5,))
-    for name in ("mysql-0", "mysql-1", "mysql-2"):
-        assert wait_rows(ips[name], password, "SELECT id FROM app.t ORDER BY id", expected) == expected, name
+    assert pvc_uids(core, ns) == claims, "the re-deploy must re-attach the same claims"
     assert report(up)["verified"] is True
+    ips = pod_ips(core, ns)
+    expected = ((1,), (2,), (3,), (4,))
+    for name in ("mysql-0", "mysql-1", "mysql-2", "mysql-3"):
+        assert wait_rows(ips[name], password, "SELECT id FROM app.t ORDER BY id", expected) == expected, name
 
-    gone = playbook(TEARDOWN, extra_vars=dict(extra, delete_data=True))
+    gone = playbook(TEARDOWN, extra_vars=dict(flavor["vars"], delete_data=True))
     assert_ok(gone)
     deadline = time.monotonic() + 60  # the claims' protection finalizer goes once no pod uses them
     while pvc_uids(core, ns) and time.monotonic() < deadline:
