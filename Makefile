@@ -8,13 +8,14 @@ BIN := $(abspath $(VENV)/bin)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(abspath .collections)
 LOCALKUBE := python3 tools/localkube/localkube.py
+FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
         test test-unit test-integration sanity lint build-check demo bench bench-cluster clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
-	@echo "make demo          deploy a primary/replica MariaDB on the local control plane and show it"
+	@echo "make demo          deploy a primary/replica MariaDB 11.8 on real pods and show it (FLAVOR=mysql: MySQL 9.7)"
 	@echo "make test          every gate CI runs (unit, integration, molecule, sanity, lint, build)"
 	@echo "make cluster       build (once) and start the local Kubernetes control plane"
 	@echo "make cluster-down  stop it (state kept);  make cluster-reset  stop and delete its state"
@@ -41,11 +42,9 @@ cluster: system-deps
 	$(LOCALKUBE) up
 
 cluster-down:
-	-python3 tools/localkube/dbrunner.py stop
 	$(LOCALKUBE) down
 
 cluster-reset:
-	-python3 tools/localkube/dbrunner.py stop
 	$(LOCALKUBE) reset
 
 cluster-status:
@@ -80,7 +79,7 @@ test: venv system-deps cluster core-venvs galaxy-venv
 	bash tools/test-all.sh
 
 demo: venv cluster
-	bash tools/demo.sh
+	FLAVOR=$(FLAVOR) bash tools/demo.sh
 
 bench: venv cluster
 	$(PY) bench/run.py

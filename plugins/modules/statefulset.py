@@ -119,16 +119,33 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Three MariaDB pods, 10Gi each, started in order
+- name: The servers' root password, in a Secret (the official image refuses to start without one)
+  statefuldb.k8s.resource:
+    definition:
+      apiVersion: v1
+      kind: Secret
+      metadata: {name: db-credentials, namespace: data}
+      data:
+        root-password: "{{ vault_db_root_password | b64encode }}"
+
+- name: Three MariaDB pods, started in order, each on its own 10Gi claim
   statefuldb.k8s.statefulset:
     name: db
     namespace: data
-    image: mariadb:11.4
+    image: mariadb:11.8
     replicas: 3
+    template:
+      spec:
+        containers:
+          - name: mariadb
+            env:
+              - name: MARIADB_ROOT_PASSWORD
+                valueFrom: {secretKeyRef: {name: db-credentials, key: root-password}}
+            ports: [{name: mysql, containerPort: 3306}]
+            volumeMounts: [{name: data, mountPath: /var/lib/mysql}]
     volume_claim_templates:
       - name: data
         size: 10Gi
-        mount_path: /var/lib/mysql
 
 - name: Scale in to one pod (PVCs of db-1 and db-2 are kept)
   statefuldb.k8s.statefulset:

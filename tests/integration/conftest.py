@@ -61,9 +61,8 @@ def namespace(k8s_client, request):
     afterwards.
 
     Why KWOK: these tests prove the orchestration (API objects, the real controllers and
-    scheduler, our waits) with made-up images that no node could run, some with hundreds of pods,
-    and the mysql_cluster tests rely on the stand-in database runner (tools/localkube/dbrunner.py)
-    until the role runs on real containers. Tests of real containers use ``real_namespace``."""
+    scheduler, our waits) with made-up images that no node could run, some with hundreds of pods.
+    Tests of real containers use ``real_namespace``."""
     from kubernetes import client
 
     name = _fresh_namespace(k8s_client, request, dict(KWOK_NAMESPACE_ANNOTATIONS))
@@ -170,3 +169,9 @@ def playbook(kubeconfig):
         return run_playbook(tasks, **kwargs)
 
     return _run
+
+
+@pytest.fixture
+def offline_playbook():
+    """run_playbook for plays that never reach a cluster (template rendering): no cluster is started."""
+    return run_playbook

@@ -16,8 +16,7 @@ addresses a home that never touches a real network:
   nobody holds, ``unreachable default``, and IP forwarding off. A packet for an unassigned pod IP
   therefore ends inside the namespace, never at the default gateway.
 
-Needs root (CAP_NET_ADMIN) and iproute2. Standard library only; used by localkube.py and by the
-database runner (tools/localkube/dbrunner.py).
+Needs root (CAP_NET_ADMIN) and iproute2. Standard library only; used by localkube.py.
 """
 from __future__ import annotations
 

@@ -250,6 +250,25 @@ def diagnose_pvc(pvc, storage_classes, events):
     return "PVC %s is %s: no PersistentVolume bound yet" % (name, phase or "Pending")
 
 
+def _last_words(message, limit=300):
+    """The line of a container's termination message (its log tail) that says most: the last error."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    # Servers end with a generic "[ERROR] Aborting" after the error that matters.
+    errors = [line for line in lines if ("ERROR" in line or "Error" in line) and not line.endswith("Aborting")]
+    said = (errors or lines)[-1]
+    return said if len(said) <= limit else said[:limit] + "..."
+
+
+def _memory_limit(pod, container_name):
+    spec = pod.get("spec") or {}
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        if container.get("name") == container_name:
+            return ((container.get("resources") or {}).get("limits") or {}).get("memory")
+    return None
+
+
 def diagnose_pod(pod, pvcs=None, storage_classes=None, events=None, pod_name=None, sts_events=None):
     """(reason, message) explaining why a pod is not Ready; reason is a short stable keyword."""
     if pod is None:
@@ -261,22 +280,36 @@ def diagnose_pod(pod, pvcs=None, storage_classes=None, events=None, pod_name=Non
     status = pod.get("status") or {}
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
         return "Terminating", "pod %s is terminating" % name
-    pod_events = _events_for(events, "Pod", name)
+    uid = (pod.get("metadata") or {}).get("uid")
+    # Events of an earlier pod of the same name (deleted and re-created) are not this pod's.
+    pod_events = [e for e in _events_for(events, "Pod", name)
+                  if not uid or (e.get("involvedObject") or {}).get("uid") in (None, uid)]
     for event in pod_events:
         message = event.get("message") or ""
         if "Multi-Attach" in message:
             return "MultiAttach", "pod %s: %s" % (name, message)
     for container in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
-        waiting = (container.get("state") or {}).get("waiting") or {}
+        state = container.get("state") or {}
+        waiting = state.get("waiting") or {}
         reason = waiting.get("reason")
+        last = (container.get("lastState") or {}).get("terminated") or state.get("terminated") or {}
         if reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"):
             return "ImagePull", "pod %s: image %s cannot be pulled (%s): %s" % (
                 name, container.get("image"), reason, waiting.get("message") or "")
-        if reason == "CrashLoopBackOff":
-            last = (container.get("lastState") or {}).get("terminated") or {}
-            return "CrashLoopBackOff", "pod %s: container %s is crash-looping (%d restarts, last exit code %s%s)" % (
-                name, container.get("name"), container.get("restartCount", 0), last.get("exitCode"),
-                ", " + last["reason"] if last.get("reason") else "")
+        if last.get("reason") == "OOMKilled" and not container.get("ready"):
+            limit = _memory_limit(pod, container.get("name"))
+            return "OOMKilled", (
+                "pod %s: container %s ran out of memory and was killed (OOMKilled, %d restarts%s): "
+                "raise its memory limit" % (name, container.get("name"), container.get("restartCount", 0),
+                                            ", memory limit " + limit if limit else ", no memory limit set"))
+        restarting = last and container.get("restartCount", 0) > 0 and not container.get("ready")
+        if reason == "CrashLoopBackOff" or restarting:
+            # Between two crashes the container briefly runs: it is the same crash loop.
+            said = _last_words(last.get("message"))
+            return "CrashLoopBackOff", "pod %s: container %s %s (%d restarts, last exit code %s%s)%s" % (
+                name, container.get("name"), "is crash-looping" if reason == "CrashLoopBackOff" else "keeps restarting",
+                container.get("restartCount", 0), last.get("exitCode"),
+                ", " + last["reason"] if last.get("reason") else "", "; it said: " + said if said else "")
         if reason in ("CreateContainerConfigError", "CreateContainerError", "RunContainerError"):
             return reason, "pod %s: container %s: %s" % (name, container.get("name"), waiting.get("message"))
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
@@ -292,8 +325,11 @@ def diagnose_pod(pod, pvcs=None, storage_classes=None, events=None, pod_name=Non
         if problem:
             return "PVCPending", "pod %s: %s" % (name, problem)
     for event in pod_events:
-        if event.get("reason") == "Unhealthy" and "Readiness" in (event.get("message") or ""):
-            return "ReadinessProbe", "pod %s: readiness probe failing: %s" % (name, event.get("message"))
+        if event.get("reason") == "Unhealthy":
+            for probe in ("Readiness", "Startup", "Liveness"):
+                if probe in (event.get("message") or ""):
+                    return probe + "Probe", "pod %s: %s probe failing: %s" % (
+                        name, probe.lower(), (event.get("message") or "").strip())
         if event.get("reason") in ("FailedMount", "FailedAttachVolume"):
             return event["reason"], "pod %s: %s" % (name, event.get("message"))
     ready = conditions.get("Ready") or {}

@@ -78,13 +78,35 @@ def relay(src, dst):
                 pass
 
 
-def serve_connection(core, namespace, pod, port, conn):
+def open_stream(core, namespace, pod, port, attempts=3, first_byte_timeout=30):
+    """A port-forward stream to the pod and the server's first bytes.
+
+    A MySQL server speaks first. Through the API server and a real kubelet, a fresh stream of the
+    Python client now and then closes before delivering any byte (1 in 10 here); nothing has been
+    sent on it then, so another stream is safe to open. Returns (portforward, socket, first bytes).
+    """
     from kubernetes.stream import portforward
 
-    try:
+    for attempt in range(attempts):
         pf = portforward(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
         remote = pf.socket(port)
-        remote.setblocking(True)
+        remote.settimeout(first_byte_timeout)
+        try:
+            first = remote.recv(65536)
+        except OSError:
+            first = b""
+        if first:
+            remote.settimeout(None)
+            return pf, remote, first
+        remote.close()
+        pf.close()
+    raise OSError("the port-forward stream closed before the server answered (%d attempts)" % attempts)
+
+
+def serve_connection(core, namespace, pod, port, conn):
+    try:
+        pf, remote, first = open_stream(core, namespace, pod, port)
+        conn.sendall(first)
     except Exception as exc:  # the client sees a closed connection, like a refused one
         print("port-forward to %s/%s:%s failed: %s" % (namespace, pod, port, exc), file=sys.stderr, flush=True)
         conn.close()

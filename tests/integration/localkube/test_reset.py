@@ -30,9 +30,6 @@ def test_reset_restores_the_host_state_from_before_the_first_up(kubeconfig):
     assert before is not None, "`up` records the host state before it changes anything"
     assert hoststate.snapshot()["processes"], "the real nodes run before the reset"
     try:
-        # As `make cluster-reset` does: the stand-in database runner holds KWOK pod IPs.
-        subprocess.run([sys.executable, os.path.join(REPO, "tools", "localkube", "dbrunner.py"), "stop"], cwd=REPO,
-                       capture_output=True, timeout=120, check=False)
         proc = localkube("reset")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         after = hoststate.snapshot()

@@ -84,7 +84,7 @@ class MariaDBServer:
                "--relay-log=relay-bin", "--innodb-buffer-pool-size=16M", "--max-connections=50",
                "--performance-schema=OFF"]
         if self.log_bin:
-            # As tools/localkube/dbrunner.py configures the sandbox servers.
+            # As the mysql_cluster role configures its servers.
             cmd += ["--log-bin=mysql-bin", "--log-slave-updates", "--gtid-strict-mode=ON", "--binlog-format=ROW"]
         if skip_slave_start:
             cmd.append("--skip-slave-start")

@@ -1,8 +1,5 @@
-"""The role's manifests as the API would receive them, per flavor (real ansible-playbook, renders only).
-
-The MariaDB flavor runs for real in test_e2e.py; the sandbox has no MySQL server, so the MySQL
-flavor's configuration is checked here, as rendered.
-"""
+"""The role's manifests as the API would receive them, per flavor (real ansible-playbook, renders only;
+no cluster needed). The pods themselves run in test_e2e.py, for every flavor."""
 import os
 
 import pytest
@@ -12,7 +9,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 ROLE = os.path.join(REPO, "roles", "mysql_cluster")
 
 
-def render(playbook, flavor, **extra):
+def render(offline_playbook, flavor, **extra):
     """Render the ConfigMap and StatefulSet templates with the role's defaults and vars."""
     tasks = [
         {"name": "Role defaults", "ansible.builtin.include_vars": os.path.join(ROLE, "defaults", "main.yml")},
@@ -22,7 +19,7 @@ def render(playbook, flavor, **extra):
             "statefulset": "{{ lookup('ansible.builtin.template', '%s/templates/statefulset.yml.j2') | from_yaml }}" % ROLE,
         }},
     ]
-    run = playbook(tasks, extra_vars=dict({"mysql_cluster_flavor": flavor}, **extra))
+    run = offline_playbook(tasks, extra_vars=dict({"mysql_cluster_flavor": flavor, "role_path": ROLE}, **extra))
     assert run.rc == 0, run.stdout[-3000:]
     return run.results[-1]["ansible_facts"]
 
@@ -32,46 +29,76 @@ def cnf(text):
     return {k.strip(): v.strip() for k, v in (line.split("=", 1) for line in lines)}
 
 
-@pytest.mark.parametrize("flavor, image, password_env, replica_only", [
-    ("mariadb", "mariadb:10.11", "MARIADB_ROOT_PASSWORD", {"read_only": "ON", "skip_slave_start": "ON"}),
-    ("mysql", "mysql:8.4", "MYSQL_ROOT_PASSWORD",
+@pytest.mark.parametrize("flavor, image, server, admin, client, replica_only", [
+    ("mariadb", "mariadb:10.11", "mariadbd", "mariadb-admin", "mariadb",
+     {"read_only": "ON", "skip_slave_start": "ON"}),
+    ("mysql", "mysql:8.4", "mysqld", "mysqladmin", "mysql",
      {"read_only": "ON", "super_read_only": "ON", "skip_replica_start": "ON"}),
 ])
-def test_flavor_configuration(playbook, flavor, image, password_env, replica_only):
-    facts = render(playbook, flavor)
+def test_flavor_configuration(offline_playbook, flavor, image, server, admin, client, replica_only):
+    facts = render(offline_playbook, flavor)
     data = facts["configmap"]["data"]
     primary, replica = cnf(data["primary.cnf"]), cnf(data["replica.cnf"])
     assert data["server-id-base"] == "100"
-    assert primary["log_bin"] == replica["log_bin"] == "mysql-bin"
+    for conf in (primary, replica):
+        assert conf["log_bin"] == "mysql-bin"
+        assert (conf["user"], conf["datadir"], conf["port"], conf["bind_address"]) == (
+            "mysql", "/var/lib/mysql/data", "3306", "0.0.0.0")
+        assert conf["socket"] == "/run/mysqld/mysqld.sock"
     if flavor == "mariadb":
         assert primary["gtid_strict_mode"] == "ON" and primary["log_slave_updates"] == "ON"
+        assert "super_read_only" not in replica
     else:
         assert (primary["gtid_mode"], primary["enforce_gtid_consistency"]) == ("ON", "ON")
         assert primary["log_replica_updates"] == "ON" and primary["super_read_only"] == "OFF"
     assert primary["read_only"] == "OFF"
     for key, value in replica_only.items():
         assert replica[key] == value, key
+    # The init script is the role's file, verbatim.
+    with open(os.path.join(ROLE, "files", "init-datadir.sh")) as f:
+        assert data["init-datadir.sh"].rstrip("\n") == f.read().rstrip("\n")
 
-    sts = facts["statefulset"]
-    spec = sts["spec"]
-    container = spec["template"]["spec"]["containers"][0]
-    assert container["image"] == image
-    assert container["env"] == [{"name": password_env, "valueFrom": {
-        "secretKeyRef": {"name": "mysql-credentials", "key": "root-password"}}}]
-    # The probes log in with the password from the environment, never on the command line.
-    probe = container["readinessProbe"]["exec"]["command"][2]
-    assert "$%s" % password_env in probe and "MYSQL_PWD=" in probe
+    spec = facts["statefulset"]["spec"]
+    pod = spec["template"]["spec"]
+    init, = pod["initContainers"]
+    container, = pod["containers"]
+    assert init["image"] == container["image"] == image
+    # No image entrypoint: the init container prepares, the server reads only the role's file.
+    assert init["command"] == ["sh", "/mnt/config-map/init-datadir.sh"]
+    assert container["command"] == [server, "--defaults-file=/etc/statefuldb/server.cnf"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in init["env"]}
+    assert env["ROOT_PASSWORD"] == {"secretKeyRef": {"name": "mysql-credentials", "key": "root-password"}}
+    assert (env["DB_FLAVOR"], env["DB_SERVER"], env["DB_CLIENT"]) == (flavor, server, client)
+    assert "--initialize-insecure" in env["DB_INSTALL"] if flavor == "mysql" else "mariadb-install-db" in env["DB_INSTALL"]
+    assert "env" not in container, "the server container needs no password in its environment"
+    # The probes log in with the option file the init container wrote; no password on argv.
+    login = "--defaults-file=/run/statefuldb/client.cnf"
+    assert container["startupProbe"]["exec"]["command"] == [admin, login, "ping"]
+    assert container["livenessProbe"]["exec"]["command"] == [admin, login, "ping"]
+    ready = container["readinessProbe"]["exec"]["command"]
+    assert ready[:2] == [client, login] and "--port=3306" in ready and "--protocol=tcp" in ready
+    assert all(c["terminationMessagePolicy"] == "FallbackToLogsOnError" for c in (init, container))
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["data"] == "/var/lib/mysql"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["login"]["emptyDir"]["medium"] == "Memory"
     assert spec["podManagementPolicy"] == "OrderedReady"
     assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenScaled": "Retain", "whenDeleted": "Retain"}
-    assert "statefuldb.io/sandbox-db" not in spec["template"]["metadata"]["labels"]
+    assert set(spec["template"]["metadata"]["labels"]) == {
+        "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"}
 
 
-def test_sandbox_label_storage_class_and_extra_config(playbook):
-    facts = render(playbook, "mariadb", mysql_cluster_sandbox_db=True, mysql_cluster_storage_class="fast",
+def test_storage_class_extra_config_and_config_checksum(offline_playbook):
+    plain = render(offline_playbook, "mariadb")
+    facts = render(offline_playbook, "mariadb", mysql_cluster_storage_class="fast",
                    mysql_cluster_extra_config="max_connections = 50", mysql_cluster_replica_skip_start=False)
     spec = facts["statefulset"]["spec"]
-    assert spec["template"]["metadata"]["labels"]["statefuldb.io/sandbox-db"] == "mariadb"
     assert spec["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "fast"
     replica = cnf(facts["configmap"]["data"]["replica.cnf"])
     assert replica["max_connections"] == "50" and "skip_slave_start" not in replica
+    # A changed configuration changes the pod template, so the pods restart with it.
+    checksum = "statefuldb.io/config-checksum"
+    assert spec["template"]["metadata"]["annotations"][checksum] != \
+        plain["statefulset"]["spec"]["template"]["metadata"]["annotations"][checksum]
+    assert render(offline_playbook, "mariadb")["statefulset"] == plain["statefulset"]  # stable
     assert yaml.safe_dump(facts["statefulset"])  # plain data, ready for the API

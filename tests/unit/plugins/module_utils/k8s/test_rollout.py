@@ -140,6 +140,19 @@ def pvc(name, phase="Pending", storage_class=None):
     return {"metadata": {"name": name}, "spec": spec, "status": {"phase": phase}}
 
 
+def oom_pod(limit, init=False, waiting_reason=None):
+    """A pod whose server (or init) container was OOMKilled and restarted three times."""
+    name = "init-datadir" if init else "mysql"
+    state = {"waiting": {"reason": waiting_reason}} if waiting_reason else {"running": {}}
+    status = {"name": name, "image": "mariadb:11.8", "ready": False, "restartCount": 3, "state": state,
+              "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}
+    p = pod("db-0", ready=False, phase="Pending" if init else "Running")
+    container = {"name": name, "resources": {"limits": {"memory": limit}} if limit else {}}
+    p["spec"]["initContainers" if init else "containers"] = [container]
+    p["status"]["initContainerStatuses" if init else "containerStatuses"] = [status]
+    return p
+
+
 def event(kind, name, reason, message, type_="Warning"):
     return {"involvedObject": {"kind": kind, "name": name}, "reason": reason, "message": message, "type": type_,
             "lastTimestamp": "2026-01-01T00:00:10Z"}
@@ -182,6 +195,33 @@ DIAGNOSE_CASES = [
      dict(pod=pod("db-0", ready=False, containers=waiting(
          "CrashLoopBackOff", restartCount=4, lastState={"terminated": {"exitCode": 1, "reason": "Error"}}))),
      "CrashLoopBackOff", "crash-looping (4 restarts, last exit code 1, Error)"),
+    ("CrashLoopBackOff says the server's last error (termination message from the log)",
+     dict(pod=pod("db-0", ready=False, containers=waiting(
+         "CrashLoopBackOff", restartCount=2, lastState={"terminated": {
+             "exitCode": 7, "reason": "Error",
+             "message": "2026-01-01 0 [Note] Starting\n2026-01-01 0 [ERROR] mariadbd: unknown variable "
+                        "'no_such_option=1'\n2026-01-01 0 [ERROR] Aborting\n"}}))),
+     "CrashLoopBackOff", "last exit code 7, Error); it said: 2026-01-01 0 [ERROR] mariadbd: unknown variable 'no_such_option=1'"),
+    ("restarted after a crash, running again but not ready: still the crash loop",
+     dict(pod=pod("db-0", ready=False, containers=[{
+         "name": "mysql", "ready": False, "restartCount": 1, "state": {"running": {}},
+         "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": "[ERROR] bad option\n"}}}])),
+     "CrashLoopBackOff", "container mysql keeps restarting (1 restarts, last exit code 1, Error); it said: [ERROR] bad"),
+    ("OOMKilled while crash-looping names the memory limit",
+     dict(pod=oom_pod(limit="32Mi", waiting_reason="CrashLoopBackOff")),
+     "OOMKilled", "container mysql ran out of memory and was killed (OOMKilled, 3 restarts, memory limit 32Mi)"),
+    ("OOMKilled init container, restarted and running again",
+     dict(pod=oom_pod(limit=None, init=True)),
+     "OOMKilled", "container init-datadir ran out of memory and was killed (OOMKilled, 3 restarts, no memory limit set)"),
+    ("failing startup probe (event)",
+     dict(pod=pod("db-0", ready=False),
+          events=[event("Pod", "db-0", "Unhealthy", "Startup probe failed: mysqld is not running\n")]),
+     "StartupProbe", "startup probe failing: Startup probe failed: mysqld is not running"),
+    ("events of an earlier pod of the same name are ignored",
+     dict(pod=pod("db-0", ready=False),
+          events=[dict(event("Pod", "db-0", "Unhealthy", "Readiness probe failed: old"),
+                       involvedObject={"kind": "Pod", "name": "db-0", "uid": "uid-of-a-deleted-pod"})]),
+     "ReadinessProbe", "Running but not Ready"),
     ("failing readiness probe (event)",
      dict(pod=pod("db-0", ready=False), events=[event("Pod", "db-0", "Unhealthy", "Readiness probe failed: refused")]),
      "ReadinessProbe", "readiness probe failing: Readiness probe failed: refused"),

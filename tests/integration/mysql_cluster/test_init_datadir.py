@@ -1,0 +1,139 @@
+"""The pods' init script (roles/mysql_cluster/files/init-datadir.sh) run on this host's MariaDB, no cluster.
+
+It is what replaces an image's entrypoint, so its promises are checked directly: a first start
+initialises the data directory and sets the root password (any characters) without writing a
+GTID; a restart with data changes nothing; an interrupted initialisation is redone; an image of the
+other flavor is refused by name. The pods run it for real in test_e2e.py.
+"""
+import os
+import pathlib
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SCRIPT = os.path.join(REPO, "roles", "mysql_cluster", "files", "init-datadir.sh")
+PASSWORD = "p'a\"s\\s w$rd`x`"  # quotes, backslash, space, shell metacharacters
+
+pytestmark = pytest.mark.skipif(not (shutil.which("mariadbd") and shutil.which("mariadb-install-db")
+                                     and os.geteuid() == 0),
+                                reason="needs Debian's mariadb-server and root (the init container runs as root)")
+
+
+@pytest.fixture
+def pod():
+    """The init container's mounts, as directories (outside pytest's root-only tmp: user mysql reads them)."""
+    top = pathlib.Path(tempfile.mkdtemp(prefix="statefuldb-init-"))
+    os.chmod(top, 0o755)
+    dirs = {name: top / name for name in ("cm", "conf", "login", "run", "claim")}
+    for path in dirs.values():
+        path.mkdir()
+    os.chmod(dirs["claim"], 0o700)  # like a fresh volume's root: the script hands it to mysql
+    (dirs["cm"] / "server-id-base").write_text("100")
+    (dirs["cm"] / "primary.cnf").write_text("[mysqld]\nread_only = OFF\n")
+    (dirs["cm"] / "replica.cnf").write_text("[mysqld]\nread_only = ON\n")
+    yield dirs
+    shutil.rmtree(top)
+
+
+def init(pod, hostname="db-1", flavor="mariadb", server="mariadbd"):
+    env = dict(os.environ, HOSTNAME=hostname, CONFIG_MAP=str(pod["cm"]), CONF_DIR=str(pod["conf"]),
+               LOGIN_DIR=str(pod["login"]), RUN_DIR=str(pod["run"]), CLAIM=str(pod["claim"]),
+               DB_FLAVOR=flavor, DB_SERVER=server, DB_CLIENT="mariadb", DB_BOOT_OPTIONS="",
+               DB_INSTALL="mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal"
+                          " --skip-test-db --skip-name-resolve",
+               ROOT_PASSWORD=PASSWORD)
+    return subprocess.run(["sh", SCRIPT], env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+class Server:
+    """The main container: the server on the written configuration (plus the binary log), no network."""
+
+    def __init__(self, pod):
+        self.pod = pod
+        extra = pod["conf"] / "main.cnf"
+        extra.write_text((pod["conf"] / "server.cnf").read_text() + "\n".join([
+            "user = mysql", "datadir = %s/data" % pod["claim"], "socket = %s/mysqld.sock" % pod["run"],
+            "skip_networking = ON", "log_bin = mysql-bin", ""]))
+        self.proc = subprocess.Popen(["mariadbd", "--defaults-file=%s" % extra], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if self.sql("SELECT 1", check=False).returncode == 0:
+                return
+            subprocess.run(["sleep", "0.1"], check=True)
+        raise AssertionError("the server did not start on the initialised data directory")
+
+    def sql(self, query, check=True):
+        # The probes' login: the option file the init container wrote.
+        return subprocess.run(["mariadb", "--defaults-file=%s" % (self.pod["login"] / "client.cnf"), "-N", "-e", query],
+                              capture_output=True, text=True, check=check, timeout=30)
+
+    def stop(self):
+        self.sql("SHUTDOWN")
+        self.proc.wait(timeout=60)
+
+
+def test_first_start_initialises_with_the_secret_password_and_no_gtid(pod):
+    run = init(pod)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "initialised: replica, server_id 101, root password set from the Secret" in run.stderr
+    assert PASSWORD not in run.stderr + run.stdout
+    assert (pod["conf"] / "server.cnf").read_text() == "[mysqld]\nread_only = ON\nserver_id = 101\n"
+    login = pod["login"] / "client.cnf"
+    assert stat.S_IMODE(login.stat().st_mode) == 0o600
+    data = pod["claim"] / "data"
+    assert data.stat().st_uid == int(subprocess.check_output(["id", "-u", "mysql"]))
+    assert not (pod["claim"] / "data.initialising").exists()
+
+    server = Server(pod)
+    try:
+        accounts = server.sql("SELECT CONCAT(user, '@', host) FROM mysql.user ORDER BY 1").stdout.split()
+        assert [a for a in accounts if not a.startswith("mariadb.sys")] == ["root@%", "root@localhost"]
+        # Nothing the initialisation did is in the binary log: replicas start with no GTID of their own.
+        assert server.sql("SELECT @@gtid_binlog_pos, @@server_id").stdout.split() == ["101"]
+        server.sql("CREATE DATABASE app")
+        server.sql("CREATE TABLE app.t (v INT) ENGINE=InnoDB")
+        server.sql("INSERT INTO app.t VALUES (42)")
+    finally:
+        server.stop()
+
+    # A restart (new pod, same claim; ordinal 0 this time) keeps the data and initialises nothing.
+    again = init(pod, hostname="db-0")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "data directory exists: primary, server_id 100; nothing to initialise" in again.stderr
+    assert "server_id = 100" in (pod["conf"] / "server.cnf").read_text()
+    server = Server(pod)
+    try:
+        assert server.sql("SELECT v FROM app.t").stdout.split() == ["42"]
+    finally:
+        server.stop()
+
+
+def test_an_interrupted_initialisation_is_redone(pod):
+    leftover = pod["claim"] / "data.initialising"
+    leftover.mkdir()
+    (leftover / "ibdata1").write_text("half-written")
+    run = init(pod)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (pod["claim"] / "data" / "mysql").is_dir() and not leftover.exists()
+
+
+def test_a_data_directory_without_system_tables_is_left_alone(pod):
+    (pod["claim"] / "data").mkdir()
+    (pod["claim"] / "data" / "something").write_text("not ours")
+    run = init(pod)
+    assert run.returncode == 1
+    assert "holds no system tables; not touching it" in run.stderr
+    assert (pod["claim"] / "data" / "something").read_text() == "not ours"
+
+
+def test_an_image_of_the_other_flavor_is_refused(pod):
+    run = init(pod, flavor="mysql", server="mariadbd")
+    assert run.returncode == 1
+    assert "the image runs mariadb" in run.stderr and "set mysql_cluster_flavor=mariadb" in run.stderr
+    run = init(pod, server="no-such-server")
+    assert run.returncode == 1 and "the image has no no-such-server" in run.stderr
+    assert not (pod["claim"] / "data").exists()
