@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import RetryPolicy
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import detect
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.gtid import (
@@ -173,12 +174,12 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic,
     Fails at once when a thread stops with an error; returns the last status and caught_up.
     With ``fail_on_timeout=False`` a replica still behind at the deadline is not an error.
     """
-    deadline = clock() + timeout
+    deadline = RetryPolicy(timeout, clock=clock, sleep=sleep)
     chunk = 1
     reached = False
     while True:
         if not reached:
-            remaining = deadline - clock()
+            remaining = deadline.remaining()
             wait = max(1, min(chunk, int(remaining) if remaining > 1 else 1))
             reached = replica.value(Statement(flavor.statement("wait_for_gtid"), (target_gtids, wait))) == 0
         status = read_replica_status(replica, flavor)
@@ -198,7 +199,7 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic,
                 "Check that the replica server itself can reach and log in to source_host:source_port."
                 % (status["io_running"], status["last_io_errno"], status["last_io_error"]),
                 replica_status=status)
-        if clock() >= deadline:
+        if deadline.expired():
             if reached or not fail_on_timeout:
                 return status, reached
             raise MySQLReplicationError(
