@@ -33,6 +33,7 @@ author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.mysql_login
+  - statefuldb.k8s.mysql_login.tls
 options:
   role:
     description:

@@ -4,6 +4,14 @@
 plugins/doc_fragments/mysql_login.py (keep the two in step)."""
 from __future__ import annotations
 
+# TLS for every MySQL connection a module opens (doc fragment: statefuldb.k8s.mysql_login.tls).
+MYSQL_TLS_ARG_SPEC = {
+    "ca_cert": {"type": "path"},
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path", "no_log": False},
+    "check_hostname": {"type": "bool"},
+}
+
 # Defaults live in connection.login_settings so that config_file values can fill the gaps.
 MYSQL_LOGIN_ARG_SPEC = {
     "login_host": {"type": "str"},
@@ -12,9 +20,6 @@ MYSQL_LOGIN_ARG_SPEC = {
     "login_password": {"type": "str", "no_log": True},
     "login_unix_socket": {"type": "str"},
     "config_file": {"type": "path"},
-    "ca_cert": {"type": "path"},
-    "client_cert": {"type": "path"},
-    "client_key": {"type": "path", "no_log": False},
-    "check_hostname": {"type": "bool"},
     "connect_timeout": {"type": "int", "default": 30},
 }
+MYSQL_LOGIN_ARG_SPEC.update(MYSQL_TLS_ARG_SPEC)

@@ -54,7 +54,7 @@ class ConnectionSettings(object):
     """Everything needed to open one connection, and a printable address for messages."""
 
     def __init__(self, host, port, user, password, unix_socket=None, ca_cert=None,
-                 client_cert=None, client_key=None, check_hostname=None, connect_timeout=30):
+                 client_cert=None, client_key=None, check_hostname=None, connect_timeout=30, read_timeout=None):
         self.host = host
         self.port = int(port)
         self.user = user
@@ -65,6 +65,7 @@ class ConnectionSettings(object):
         self.client_key = client_key
         self.check_hostname = check_hostname
         self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
 
     @property
     def address(self):
@@ -84,6 +85,8 @@ class ConnectionSettings(object):
         }
         if self.unix_socket:
             kwargs["unix_socket"] = self.unix_socket
+        if self.read_timeout:
+            kwargs["read_timeout"] = self.read_timeout
         if self.ca_cert or self.client_cert or self.client_key:
             kwargs["ssl_ca"] = self.ca_cert
             kwargs["ssl_cert"] = self.client_cert

@@ -59,8 +59,10 @@ def documented_options(module):
     doc = yaml.safe_load(module.DOCUMENTATION)
     options = dict(doc.get("options") or {})
     for fragment in doc.get("extends_documentation_fragment") or []:
-        name = fragment.split(".")[-1]
-        fragment_doc = importlib.import_module(FRAGMENTS + name).ModuleDocFragment.DOCUMENTATION
+        # namespace.collection.name[.section]: a section is an upper-case attribute beside DOCUMENTATION
+        parts = fragment.split(".")
+        name, section = parts[2], (parts[3].upper() if len(parts) > 3 else "DOCUMENTATION")
+        fragment_doc = getattr(importlib.import_module(FRAGMENTS + name).ModuleDocFragment, section)
         options.update(yaml.safe_load(fragment_doc).get("options") or {})
     return options
 
