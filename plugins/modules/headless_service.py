@@ -16,6 +16,7 @@ author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.k8s_apply
 options:
   state:
     description: V(present) applies the Service, V(absent) deletes it.
@@ -56,18 +57,6 @@ options:
     description: Cluster DNS domain used to build the DNS names.
     type: str
     default: cluster.local
-  field_manager:
-    description: Server-side apply field manager.
-    type: str
-    default: statefuldb
-  force:
-    description:
-      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
-        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
-        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
-        is changed. Set V(true) to take such fields over.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""

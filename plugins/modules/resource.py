@@ -16,6 +16,7 @@ author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.k8s_apply
 options:
   definition:
     description: One object (dict), a list of objects, or a YAML string with one or more documents.
@@ -29,18 +30,6 @@ options:
   namespace:
     description: Namespace for namespaced objects that do not set metadata.namespace.
     type: str
-  field_manager:
-    description: Server-side apply field manager.
-    type: str
-    default: statefuldb
-  force:
-    description:
-      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
-        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
-        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
-        is changed. Set V(true) to take such fields over.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""
