@@ -48,8 +48,11 @@ cluster-reset:
 cluster-status:
 	$(LOCALKUBE) status
 
+# Coverage of plugins/module_utils is reported with the unit tests (the TOTAL line).
+UNIT_COVERAGE := --cov=ansible_collections.statefuldb.k8s.plugins.module_utils --cov-report=term:skip-covered
+
 test-unit: venv
-	bash tools/pytest-gate.sh tests/unit
+	bash tools/pytest-gate.sh $(UNIT_COVERAGE) tests/unit
 
 test-integration: venv cluster
 	bash tools/pytest-gate.sh tests/integration
