@@ -45,6 +45,9 @@ class FakeClient:
     def delete(self, *args, **kwargs):
         return self._answer("delete", *args, **kwargs)
 
+    def watch(self, *args, **kwargs):
+        return self._answer("watch", *args, **kwargs)
+
 
 def statefulset(name="db", replicas=3, generation=1, observed=1, status_replicas=None, ready=None,
                 available=None, updated=None, current="r1", update="r1", partition=None, strategy="RollingUpdate",
