@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Login options shared by the MySQL modules; paired with the doc fragment
-plugins/doc_fragments/mysql_login.py (keep the two in step)."""
+"""Argument specs shared by the MySQL modules: login and TLS options.
+
+Paired with plugins/doc_fragments/mysql_login.py (DOCUMENTATION and TLS); keep them in step."""
 from __future__ import annotations
 
 # TLS for every MySQL connection a module opens (doc fragment: statefuldb.k8s.mysql_login.tls).

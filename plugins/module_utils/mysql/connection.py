@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Open PyMySQL connections from module options or a client option file, with errors that say
-which server (host:port) and which user failed and what to check."""
+"""The one way the MySQL modules open a PyMySQL connection, TLS options included.
+
+Settings come from module options or a client option file; errors say which server (host:port)
+and which user failed and what to check."""
 from __future__ import annotations
 
 import configparser

@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The replication account on the primary: exists, holds exactly the replication privileges,
-and its password is only set when the given one does not already work."""
+"""Ensure the replication account on the primary.
+
+It exists, holds exactly the replication privileges, and its password is only set when the given
+one does not already work."""
 from __future__ import annotations
 
 import binascii

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""role=replica: point a server at its source with GTID auto-positioning, keep it replicating,
-repair stopped or broken threads, and refuse setups that would silently diverge.
+"""role=replica: point a server at its source with GTID auto-positioning and keep it replicating.
+
+Repairs stopped or broken threads and refuses setups that would silently diverge.
 
 A replica that already replicates from the requested source is left alone: it is never stopped,
 never reset (no RESET SLAVE/REPLICA ALL, ever) and its working password is never re-sent, unless

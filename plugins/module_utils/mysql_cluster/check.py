@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cluster-level SQL checks of the mysql_cluster role: every member answers SQL; replication
-carries a marker row from the primary to every replica.
+"""Cluster-level SQL checks of the mysql_cluster role: members answer, replication carries a marker.
+
+Every member answers SQL; a marker row written on the primary reaches every replica.
 
 Pure logic over DB-API connections: ``connect(member)`` is passed in, so unit tests use fakes.
 """
