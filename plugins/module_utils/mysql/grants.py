@@ -9,10 +9,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import (  # noqa: F401 (re-exported)
-    native_password_hash,
-    stored_password_matches,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import stored_password_matches
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
 
 _GLOBAL_GRANT = re.compile(r"^GRANT (?P<privs>.+?) ON \*\.\* TO ", re.IGNORECASE)

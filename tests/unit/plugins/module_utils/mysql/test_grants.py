@@ -5,12 +5,12 @@ from mysql_fakes import FakeServer, mariadb_variables
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.grants import (
     ensure_replication_user,
-    native_password_hash,
     parse_grants,
     password_works,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import (
     ed25519_password_hash,
+    native_password_hash,
     sha256_crypt,
     stored_password_matches,
 )
