@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Login options shared by the MySQL modules; paired with MYSQL_LOGIN_ARG_SPEC in
-plugins/module_utils/mysql/args.py (keep the two in step)."""
+"""Login options shared by the MySQL modules; paired with MYSQL_LOGIN_ARG_SPEC (DOCUMENTATION) and
+MYSQL_TLS_ARG_SPEC (TLS) in plugins/module_utils/mysql/args.py (keep them in step)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,18 @@ options:
         for any login option not given explicitly. C(!include) lines are ignored.
       - Not read unless set.
     type: path
+  connect_timeout:
+    description:
+      - Seconds to wait for each connection to be established.
+    type: int
+    default: 30
+requirements:
+  - PyMySQL
+"""
+
+    # TLS to the servers, for every module that opens a MySQL connection (mysql/connection.py).
+    TLS = r"""
+options:
   ca_cert:
     description:
       - CA certificate to verify the server's TLS certificate. Setting it turns TLS on.
@@ -59,11 +71,4 @@ options:
       - Whether the server certificate must name the host connected to.
       - Defaults to V(true) when O(ca_cert) is set.
     type: bool
-  connect_timeout:
-    description:
-      - Seconds to wait for each connection to be established.
-    type: int
-    default: 30
-requirements:
-  - PyMySQL
 """

@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
   - statefuldb.k8s.attributes
   - statefuldb.k8s.attributes.changes
+  - statefuldb.k8s.k8s_apply
 options:
   state:
     description: V(present) applies the Service, V(absent) deletes it.
@@ -59,18 +60,6 @@ options:
     description: Cluster DNS domain used to build the DNS names.
     type: str
     default: cluster.local
-  field_manager:
-    description: Server-side apply field manager.
-    type: str
-    default: statefuldb
-  force:
-    description:
-      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
-        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
-        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
-        is changed. Set V(true) to take such fields over.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""
@@ -117,12 +106,7 @@ api_requests:
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
-    ImmutableFieldError,
-    apply_object,
-    make_diff,
-    result_view,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     APPLY_ARG_SPEC,
@@ -138,6 +122,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     dns1123_label_error,
     dns1123_subdomain_error,
     service_pods,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.service import (
+    ApplyOptions,
+    ensure_absent,
+    ensure_present,
 )
 
 
@@ -181,33 +170,17 @@ def main():
     result = {"changed": False, "service": {}, "pods": [], "dns_names": []}
     try:
         if params["state"] == "absent":
-            if module.check_mode:
-                current = client.get("v1", "Service", params["name"], params["namespace"])
-            else:
-                current = client.delete("v1", "Service", params["name"], params["namespace"])
-            result["changed"] = current is not None
-            if module._diff and current is not None:
-                result["diff"] = {"before": make_diff(current, None)["before"], "after": {}}
+            outcome = ensure_absent(client, "v1", "Service", params["name"], params["namespace"], module.check_mode)
         else:
             name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
-            try:
-                applied = apply_object(client, desired, params["field_manager"], params["force"], module.check_mode)
-            except ImmutableFieldError as exc:
-                if params["recreate"] != "orphan":
-                    raise
-                if module.check_mode:
-                    applied = None
-                    result.update(changed=True, service=result_view(exc.current))
-                else:
-                    client.delete("v1", "Service", name, namespace)
-                    applied = apply_object(client, desired, params["field_manager"], params["force"])
-                    applied.before, applied.changed = exc.current, True
+            outcome = ensure_present(client, desired, ApplyOptions.from_params(params), module.check_mode)
+            result["service"] = result_view(outcome.after)
+            if outcome.recreated:
                 result["recreated"] = True
-            if applied is not None:
-                result["changed"] = applied.changed
-                result["service"] = result_view(applied.after)
-                if module._diff and applied.changed:
-                    result["diff"] = applied.diff()
+        result["changed"] = outcome.changed
+        if module._diff and outcome.diff:
+            result["diff"] = outcome.diff
+        if params["state"] == "present":
             result["pods"] = endpoint_pods(client, name, namespace, params["cluster_domain"])
             result["dns_names"] = [p["dns_name"] for p in result["pods"]]
     except K8sError as exc:

@@ -66,7 +66,11 @@ options:
     description: Value the marker row must hold (O(action=verify)).
     type: str
     default: ""
+extends_documentation_fragment:
+  - statefuldb.k8s.mysql_login.tls
 notes:
+  - Connects to every member with the same TLS options (O(ca_cert), O(client_cert), O(client_key),
+    O(check_hostname)) as M(statefuldb.k8s.mysql_replication).
   - Supports check mode; in check mode the marker is not written and replicas are not checked when it
     would change.
 requirements:
@@ -131,13 +135,15 @@ gtid_position:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.validation import cluster_check_params_error
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.args import MYSQL_TLS_ARG_SPEC
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection import (
+    HAS_PYMYSQL,
+    ConnectionSettings,
+    connect,
+    pymysql,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql_cluster.check import CheckError, verify, wait_all
-
-try:
-    import pymysql
-    HAS_PYMYSQL = True
-except ImportError:
-    HAS_PYMYSQL = False
 
 
 def main():
@@ -156,6 +162,7 @@ def main():
             timeout=dict(type="int", default=300),
             database=dict(type="str", default="statefuldb_cluster"),
             marker=dict(type="str", default=""),
+            **MYSQL_TLS_ARG_SPEC
         ),
         supports_check_mode=True,
     )
@@ -166,21 +173,25 @@ def main():
     if error:
         module.fail_json(msg=error)
 
-    def connect(member):
-        return pymysql.connect(host=member["host"], port=member["port"], user=p["login_user"],
-                               password=p["login_password"] or "", connect_timeout=p["connect_timeout"],
-                               read_timeout=max(p["timeout"], 30) + 5, autocommit=True)
+    tls = {option: p[option] for option in MYSQL_TLS_ARG_SPEC}
+
+    def connect_member(member):
+        settings = ConnectionSettings(member["host"], member["port"], p["login_user"], p["login_password"],
+                                      connect_timeout=p["connect_timeout"],
+                                      read_timeout=max(p["timeout"], 30) + 5, **tls)
+        return connect(settings, purpose="member %s" % member["name"])
 
     try:
         if p["action"] == "wait":
-            results = wait_all(p["members"], connect, p["timeout"], errors=(pymysql.err.MySQLError,))
+            results = wait_all(p["members"], connect_member, p["timeout"],
+                               errors=(MySQLReplicationError, pymysql.err.MySQLError))
             module.exit_json(changed=False, members=results, queries=[])
-        changed, queries, results, position = verify(p["members"], connect, p["database"], p["marker"],
+        changed, queries, results, position = verify(p["members"], connect_member, p["database"], p["marker"],
                                                      p["timeout"], check_mode=module.check_mode)
     except CheckError as exc:
         module.fail_json(msg=str(exc), changed=exc.changed, members=exc.members, queries=exc.queries,
                          gtid_position=exc.gtid_position)
-    except pymysql.err.MySQLError as exc:
+    except (MySQLReplicationError, pymysql.err.MySQLError) as exc:
         module.fail_json(msg="verifying replication failed: %s" % (exc,), queries=[])
     module.exit_json(changed=changed, members=results, queries=queries, gtid_position=position)
 

@@ -35,6 +35,7 @@ extends_documentation_fragment:
   - statefuldb.k8s.mysql_login
   - statefuldb.k8s.attributes
   - statefuldb.k8s.attributes.changes
+  - statefuldb.k8s.mysql_login.tls
 options:
   role:
     description:

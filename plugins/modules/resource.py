@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
   - statefuldb.k8s.attributes
   - statefuldb.k8s.attributes.changes
+  - statefuldb.k8s.k8s_apply
 options:
   definition:
     description: One object (dict), a list of objects, or a YAML string with one or more documents.
@@ -32,18 +33,6 @@ options:
   namespace:
     description: Namespace for namespaced objects that do not set metadata.namespace.
     type: str
-  field_manager:
-    description: Server-side apply field manager.
-    type: str
-    default: statefuldb
-  force:
-    description:
-      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
-        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
-        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
-        is changed. Set V(true) to take such fields over.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""
@@ -81,11 +70,7 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
-    apply_object,
-    make_diff,
-    result_view,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     APPLY_ARG_SPEC,
@@ -101,6 +86,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     load_definitions,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.service import (
+    ApplyOptions,
+    ensure_absent,
+    ensure_present,
+)
 
 
 def secret_values(params):
@@ -145,21 +135,18 @@ def main():
             check_object(obj, params["namespace"], index if len(objects) > 1 else None, namespaced=namespaced)
             if not namespaced:
                 obj["metadata"].pop("namespace", None)
+        options = ApplyOptions.from_params(params)
         for obj in objects:
             meta = obj["metadata"]
             if params["state"] == "absent":
-                if module.check_mode:
-                    current = client.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-                else:
-                    current = client.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-                results.append({"changed": current is not None, "result": {}})
-                if current is not None:
-                    diffs.append({"before": make_diff(current, None)["before"], "after": {}})
-                continue
-            applied = apply_object(client, obj, params["field_manager"], params["force"], module.check_mode)
-            results.append({"changed": applied.changed, "result": result_view(applied.after)})
-            if applied.changed:
-                diffs.append(applied.diff())
+                outcome = ensure_absent(client, obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"),
+                                        module.check_mode)
+                results.append({"changed": outcome.changed, "result": {}})
+            else:
+                outcome = ensure_present(client, obj, options, module.check_mode)
+                results.append({"changed": outcome.changed, "result": result_view(outcome.after)})
+            if outcome.diff:
+                diffs.append(outcome.diff)
     except DefinitionError as exc:
         module.fail_json(msg=str(exc))
     except K8sError as exc:

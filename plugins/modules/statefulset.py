@@ -22,6 +22,7 @@ author:
   - statefuldb maintainers (@statefuldb)
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
+  - statefuldb.k8s.k8s_apply
   - statefuldb.k8s.k8s_wait
   - statefuldb.k8s.attributes
   - statefuldb.k8s.attributes.changes
@@ -85,18 +86,6 @@ options:
   template:
     description: Pod template (spec.template) merged over the one from O(definition).
     type: dict
-  field_manager:
-    description: Server-side apply field manager. Replica-only changes use O(field_manager) with C(-scale) appended.
-    type: str
-    default: statefuldb
-  force:
-    description:
-      - Take over fields another field manager owns (server-side apply C(force=true)). Off by default, as
-        with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
-        mesh's annotations) fails the task with a message naming the field and that manager, and nothing
-        is changed. Set V(true) to take such fields over.
-    type: bool
-    default: false
   recreate:
     description:
       - What to do when an immutable field changes. V(never) fails naming the field. V(orphan) deletes

@@ -15,8 +15,8 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.networks i
     comparable,
     for_display,
     merge_networks,
-    utcnow,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.times import utcnow
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.ssl import (
     effective_ssl_mode,
     ssl_downgrade,
@@ -97,9 +97,9 @@ def ensure_access(client, desired_networks, state="present", exclusive=False, ss
         try:
             operation = client.patch_instance(body)
         except (StaleSettingsError, OperationInProgressError):
-            if client.deadline.expired():
+            # Someone else wrote in between: read again and re-plan, within the task's deadline.
+            if not client.policy.wait(attempts, until_deadline=True):
                 raise
-            client.sleep(min(0.2 * attempts, 2.0))
             continue
         operation = client.wait_operation(operation)
         final = client.get_instance()

@@ -1,9 +1,12 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cloud SQL Admin API v1 calls: one retry policy, clear errors, operation waits."""
+"""Cloud SQL Admin API v1 calls under the common retry policy, with clear errors and operation waits."""
 
 from __future__ import annotations
 
+import errno
+import socket
+import ssl
 import time
 
 try:
@@ -13,15 +16,23 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
     google_auth_exceptions = None
     requests = None
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.retry import (
-    CONNECT_TIMEOUT,
-    PERMANENT,
-    RETRYABLE_STATUS,
-    Deadline,
-    backoff_delays,
-    connection_failure,
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import (
+    RetryPolicy,
+    exception_chain,
+    parse_retry_after,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.validation import path_part
+
+TRANSIENT = "transient"
+PERMANENT = "permanent"
+# A connect timeout: transient once the endpoint has answered in this task, permanent before
+# (nothing came back at all: a wrong address or egress dropped by a firewall).
+CONNECT_TIMEOUT = "connect-timeout"
+
+# HTTP statuses worth another attempt (409 operationInProgress is decided by the reason).
+RETRYABLE_STATUS = frozenset((429, 500, 502, 503, 504))
+
+_REFUSED = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
 
 
 class CloudSqlError(Exception):
@@ -60,6 +71,32 @@ def already_exists(exc):
         "ALREADY_EXISTS" in str(exc) or "already exists" in str(exc).lower())
 
 
+def connection_failure(exc):
+    """(kind, why) for an exception raised while sending a request: the Cloud SQL classifier.
+
+    Permanent: DNS failure, refused or unreachable, TLS verification, malformed URL.
+    Connect timeout: see CONNECT_TIMEOUT. Transient: read timeouts, resets, the peer closing
+    the connection mid-response.
+    """
+    causes = exception_chain(exc)
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            return PERMANENT, "the host name does not resolve (%s)" % (cause.strerror or cause)
+        if isinstance(cause, ConnectionRefusedError) or (
+                isinstance(cause, OSError) and cause.errno in _REFUSED):
+            return PERMANENT, "the connection was refused or the host is unreachable (%s)" % (
+                cause.strerror or cause)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return PERMANENT, "its TLS certificate does not verify (%s)" % (
+                cause.verify_message or cause)
+        if type(cause).__name__ in ("InvalidURL", "MissingSchema", "InvalidSchema", "LocationParseError"):
+            return PERMANENT, "the URL is not valid (%s)" % cause
+    for cause in causes:
+        if type(cause).__name__ in ("ConnectTimeout", "ConnectTimeoutError"):
+            return CONNECT_TIMEOUT, "no connection within the request timeout"
+    return TRANSIENT, str(exc)
+
+
 def _error_parts(response):
     """(message, reason) of a Google JSON error response, robust to non-JSON bodies."""
     try:
@@ -92,7 +129,7 @@ class CloudSqlClient(object):
         self.sleep = sleep
         self.clock = clock
         # One deadline for the whole task: requests, retries and operation waits share it.
-        self.deadline = Deadline(wait_timeout, clock)
+        self.policy = RetryPolicy(wait_timeout, base=0.5, cap=8.0, clock=clock, sleep=sleep)
         self.reached = False  # has the endpoint answered at all in this task?
 
     # ---- transport and the one retry policy -------------------------------------------------
@@ -102,10 +139,11 @@ class CloudSqlClient(object):
     def request(self, method, path, params=None, body=None, what=None):
         """Send one API request; retry transient failures until the task's deadline."""
         url = self.base + path
-        delays = backoff_delays()
         what = what or "%s %s" % (method, path)
+        attempt = 0
         while True:
-            timeout = max(1.0, min(self.request_timeout, self.deadline.remaining()))
+            attempt += 1
+            timeout = max(1.0, min(self.request_timeout, self.policy.remaining()))
             try:
                 response = self.session.request(method, url, params=params, json=body, timeout=timeout)
             except google_auth_exceptions.RefreshError as exc:
@@ -117,13 +155,12 @@ class CloudSqlClient(object):
                 kind, why = connection_failure(exc)
                 if kind == CONNECT_TIMEOUT and not self.reached:
                     kind = PERMANENT
-                if kind == PERMANENT or self.deadline.expired():
+                if kind == PERMANENT or not self.policy.wait(attempt, until_deadline=True):
                     raise CloudSqlError(
                         "Failed to %s: could not reach the Cloud SQL Admin API at api_endpoint=%s: %s%s. "
                         "Check api_endpoint and that this host may connect to it (proxy, firewall)."
                         % (what, self.endpoint, why,
                            "" if kind == PERMANENT else " (gave up after wait_timeout=%ss)" % self.wait_timeout))
-                self._pause(delays)
                 continue
             self.reached = True
             if response.status_code < 400:
@@ -133,13 +170,10 @@ class CloudSqlClient(object):
             message, reason = _error_parts(response)
             status = response.status_code
             retryable = status in RETRYABLE_STATUS or (status == 409 and reason == "operationInProgress")
-            if retryable and not self.deadline.expired():
-                self._pause(delays)
+            retry_after = parse_retry_after((getattr(response, "headers", None) or {}).get("Retry-After"))
+            if retryable and self.policy.wait(attempt, retry_after=retry_after, until_deadline=True):
                 continue
             raise self._error(status, reason, message, what)
-
-    def _pause(self, delays):
-        self.sleep(min(next(delays), self.deadline.remaining()))
 
     def _error(self, status, reason, message, what):
         if status == 401:
@@ -188,15 +222,15 @@ class CloudSqlClient(object):
 
     def wait_operation(self, operation):
         """Poll the operation with backoff until DONE (within the task's deadline)."""
-        delays = backoff_delays(initial=0.25, maximum=5.0, factor=1.6)
+        attempt = 0
         while operation.get("status") != "DONE":
-            if self.deadline.expired():
+            attempt += 1
+            if not self.policy.wait(attempt, until_deadline=True):
                 raise CloudSqlError(
                     "Operation %s (%s) on %s did not finish within wait_timeout=%ss (last status %s); "
                     "it may still complete, check it with `gcloud sql operations describe %s`."
                     % (operation.get("name"), operation.get("operationType"), self._describe(),
                        self.wait_timeout, operation.get("status"), operation.get("name")))
-            self._pause(delays)
             operation = self.get_operation(operation["name"])
         errors = ((operation.get("error") or {}).get("errors")) or []
         if errors:

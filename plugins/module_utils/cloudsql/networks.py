@@ -8,6 +8,12 @@ import datetime
 import ipaddress
 import re
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.times import (
+    format_rfc3339,
+    parse_rfc3339,
+    utcnow,
+)
+
 ACL_KIND = "sql#aclEntry"
 # The API documents no limit for the label; 255 keeps it well inside what the console shows.
 MAX_NAME_LENGTH = 255
@@ -19,10 +25,6 @@ class NetworkInputError(ValueError):
     """An authorized_networks entry is invalid; the message names the entry and field."""
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 def parse_duration(text):
     """'90s', '5m', '1h', '2d' -> seconds."""
     match = _DURATION.match(str(text))
@@ -30,23 +32,6 @@ def parse_duration(text):
         raise NetworkInputError("expires_in %r is not a duration; use a positive number followed by "
                                 "s, m, h or d, for example '5m' or '1h'" % (text,))
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def parse_rfc3339(text):
-    """RFC 3339 timestamp -> aware datetime (UTC); raise ValueError when malformed."""
-    value = str(text).strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    # Python < 3.11 accepts at most 6 fractional digits; the API may send nanoseconds.
-    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
-    parsed = datetime.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError("no time zone")
-    return parsed.astimezone(datetime.timezone.utc)
-
-
-def format_rfc3339(moment):
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def canonical_value(value):

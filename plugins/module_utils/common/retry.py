@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One retry policy for every remote call: a deadline, jittered backoff, Retry-After, and which errors are transient.
 
-Ansible-free and HTTP-library-free: callers classify what they got with ``classify_exception`` /
-``classify_status`` and ask the policy whether (and how long) to wait. Transient means a retry can
+Used by the Kubernetes client, the Cloud SQL Admin API client and the MySQL wait loops. Ansible-free
+and HTTP-library-free: each caller classifies what it got (``classify_exception`` /
+``classify_status`` here for HTTP APIs, or its own classifier) and asks the policy whether (and how
+long) to wait; ``call_with_retry`` is the loop for callers with nothing more to decide. Transient means a retry can
 succeed without anyone changing anything (a restarting API server, a load balancer resetting
 connections, throttling). Everything else (a certificate that does not verify, a name that does not
 resolve, a malformed URL, a validation error) fails at once: retrying it only delays the message.
@@ -15,7 +17,8 @@ import random
 import socket
 import ssl
 import time
-from email.utils import parsedate_to_datetime
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.times import parse_http_date
 
 TRANSIENT = "transient"      # retry within the deadline
 PERMANENT = "permanent"      # fail now
@@ -35,8 +38,8 @@ _TLS_MARKERS = ("certificate verify failed", "certificate_verify_failed", "hostn
                 "doesn't match", "wrong version number", "sslv3 alert", "tlsv1 alert", "unknown ca")
 
 
-def _chain(exc):
-    """The exception and what it wraps (urllib3 nests the real cause in .reason / __context__)."""
+def exception_chain(exc):
+    """The exception and what it wraps, each once (requests and urllib3 nest the real cause in .reason / __context__)."""
     seen, queue = [], [exc]
     while queue and len(seen) < 12:
         item = queue.pop(0)
@@ -51,7 +54,7 @@ def _chain(exc):
 
 def classify_exception(exc):
     """TRANSIENT, REFUSED, DNS, TLS or PERMANENT for an exception raised while sending a request."""
-    chain = _chain(exc)
+    chain = exception_chain(exc)
     text = " ".join(str(e) for e in chain).lower()
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
@@ -105,10 +108,7 @@ def parse_retry_after(value, now=None):
         return max(0.0, float(value))
     except (TypeError, ValueError):
         pass
-    try:
-        when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError):
-        return None
+    when = parse_http_date(value)
     if when is None:
         return None
     now = time.time() if now is None else now
@@ -132,6 +132,9 @@ class RetryPolicy:
     def remaining(self):
         return self.deadline - self.clock()
 
+    def expired(self):
+        return self.clock() >= self.deadline
+
     def backoff(self, attempt, retry_after=None):
         """Seconds to wait before attempt number ``attempt`` (1-based): the server's Retry-After, else jitter."""
         if retry_after is not None:
@@ -139,11 +142,35 @@ class RetryPolicy:
         ceiling = min(self.cap, self.base * (2 ** (attempt - 1)))
         return ceiling / 2 + self.rand() * ceiling / 2
 
-    def wait(self, attempt, retry_after=None, budget_end=None):
-        """Sleep before the next attempt; False (without sleeping) when that would pass the deadline or budget."""
+    def wait(self, attempt, retry_after=None, budget_end=None, until_deadline=False):
+        """Sleep before the next attempt; False (without sleeping) when that would pass the deadline or budget.
+
+        ``until_deadline``: a wait that would pass the deadline is cut short at it instead, for one last
+        attempt there; only a spent deadline says False. Callers whose requests are cheap and whose
+        users set the deadline (Cloud SQL's wait_timeout) use the whole of it.
+        """
         delay = self.backoff(attempt, retry_after)
         end = self.deadline if budget_end is None else min(self.deadline, budget_end)
-        if self.clock() + delay > end:
+        if until_deadline:
+            if self.clock() >= end:
+                return False
+            delay = min(delay, end - self.clock())
+        elif self.clock() + delay > end:
             return False
         self.sleep(delay)
         return True
+
+
+def call_with_retry(call, policy, is_transient, until_deadline=False):
+    """``call()`` until it returns, fails permanently (``is_transient(exc)`` is false) or the deadline passes.
+
+    The last exception is raised as it is, so the caller words the failure.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return call()
+        except Exception as exc:  # the classifier decides; anything it does not know is permanent
+            if not is_transient(exc) or not policy.wait(attempt, until_deadline=until_deadline):
+                raise

@@ -19,6 +19,7 @@ import copy
 import json
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.quantity import normalize_quantity
 
 MASK = "********"
 MASK_CHANGED = "******** (changed)"
@@ -282,33 +283,6 @@ def immutable_message(ref, fields, desired, current):
     return ("%s: %s cannot be changed on an existing object: %s. Set recreate: orphan to delete it with "
             "propagationPolicy=Orphan and create it again (pods and PVCs are kept), or keep the live value"
             % (ref, " and ".join(fields), "; ".join(details)))
-
-
-# -- quantities -------------------------------------------------------------------------------
-_SUFFIXES = {"Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
-             "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18}
-
-
-def quantity_bytes(value):
-    """'10Gi' -> 10737418240; None when it cannot be parsed."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
-        if text.endswith(suffix):
-            try:
-                return int(float(text[:-len(suffix)]) * _SUFFIXES[suffix])
-            except ValueError:
-                return None
-    try:
-        return int(float(text))
-    except ValueError:
-        return None
-
-
-def normalize_quantity(value):
-    number = quantity_bytes(value)
-    return number if number is not None else value
 
 
 # -- masking and diff ------------------------------------------------------------------------

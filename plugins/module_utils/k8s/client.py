@@ -112,12 +112,13 @@ def is_retryable_status(status, body):
     return False
 
 
-def _ordinal_path(api_version):
+def _group_path(api_version):
+    """The API group's root: /api/v1 for the core group, /apis/{group}/{version} for the others."""
     return "/api/v1" if api_version == "v1" else "/apis/" + api_version
 
 
 def resource_path(api_version, plural, namespace=None, name=None, subresource=None):
-    parts = [_ordinal_path(api_version)]
+    parts = [_group_path(api_version)]
     if namespace:
         parts += ["namespaces", quote(namespace, safe="")]
     parts.append(plural)
@@ -275,7 +276,7 @@ class K8sClient:
         if key in KNOWN_KINDS:
             return KNOWN_KINDS[key]
         if key not in self._plural_cache:
-            listing = self.request("GET", _ordinal_path(api_version))
+            listing = self.request("GET", _group_path(api_version))
             for resource in listing.get("resources", []):
                 if resource.get("kind") == kind and "/" not in resource.get("name", ""):
                     self._plural_cache[key] = (resource["name"], resource.get("namespaced", True))

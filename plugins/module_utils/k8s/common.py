@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared argument specs (paired with doc fragments k8s_auth / k8s_wait) and the module glue."""
+"""Glue of the Kubernetes modules: shared argument specs (doc fragments k8s_auth/apply/wait) and helpers."""
 from __future__ import annotations
 
 import base64
@@ -45,6 +45,7 @@ WAIT_ARG_SPEC = {
     "stall_timeout": {"type": "int", "default": 180},
 }
 
+# Pairs with plugins/doc_fragments/k8s_apply.py.
 APPLY_ARG_SPEC = {
     "field_manager": {"type": "str", "default": "statefuldb"},
     "force": {"type": "bool", "default": False},

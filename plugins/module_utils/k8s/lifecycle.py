@@ -19,7 +19,6 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
     _vct_essentials,
     apply_object,
     make_diff,
-    quantity_bytes,
     result_view,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sError
@@ -32,6 +31,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     pvc_ordinal,
     selector_string,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.quantity import quantity_bytes
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import (
     RolloutWaiter,
     build_timeline,

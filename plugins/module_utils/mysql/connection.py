@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Open PyMySQL connections from module options or a client option file, with errors that say
-which server (host:port) and which user failed and what to check."""
+"""The one way the MySQL modules open a PyMySQL connection, TLS options included.
+
+Settings come from module options or a client option file; errors say which server (host:port)
+and which user failed and what to check."""
 from __future__ import annotations
 
 import configparser
@@ -54,7 +56,7 @@ class ConnectionSettings(object):
     """Everything needed to open one connection, and a printable address for messages."""
 
     def __init__(self, host, port, user, password, unix_socket=None, ca_cert=None,
-                 client_cert=None, client_key=None, check_hostname=None, connect_timeout=30):
+                 client_cert=None, client_key=None, check_hostname=None, connect_timeout=30, read_timeout=None):
         self.host = host
         self.port = int(port)
         self.user = user
@@ -65,6 +67,7 @@ class ConnectionSettings(object):
         self.client_key = client_key
         self.check_hostname = check_hostname
         self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
 
     @property
     def address(self):
@@ -84,6 +87,8 @@ class ConnectionSettings(object):
         }
         if self.unix_socket:
             kwargs["unix_socket"] = self.unix_socket
+        if self.read_timeout:
+            kwargs["read_timeout"] = self.read_timeout
         if self.ca_cert or self.client_cert or self.client_key:
             kwargs["ssl_ca"] = self.ca_cert
             kwargs["ssl_cert"] = self.client_cert

@@ -1,16 +1,15 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The replication account on the primary: exists, holds exactly the replication privileges,
-and its password is only set when the given one does not already work."""
+"""Ensure the replication account on the primary.
+
+It exists, holds exactly the replication privileges, and its password is only set when the given
+one does not already work."""
 from __future__ import annotations
 
 import binascii
 import re
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import (  # noqa: F401 (re-exported)
-    native_password_hash,
-    stored_password_matches,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import stored_password_matches
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
 
 _GLOBAL_GRANT = re.compile(r"^GRANT (?P<privs>.+?) ON \*\.\* TO ", re.IGNORECASE)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Does a password match what the server stores for an account? Decided offline, from
-mysql.user's plugin and authentication_string, so it does not depend on where the controller is
+"""Decide offline whether a password matches what the server stores for an account.
+
+Decided from mysql.user's plugin and authentication_string, so it does not depend on where the controller is
 (an account whose host pattern does not admit the controller cannot be tried by logging in).
 
 - mysql_native_password (MySQL, MariaDB): '*' + hex(SHA1(SHA1(password))).

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""role=primary: check the server can be a replication source, ensure the replication account,
-report its GTID position."""
+"""role=primary: make a server a replication source and report its GTID position.
+
+Checks the server can be a source, ensures the replication account."""
 from __future__ import annotations
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""role=replica: point a server at its source with GTID auto-positioning, keep it replicating,
-repair stopped or broken threads, and refuse setups that would silently diverge.
+"""role=replica: point a server at its source with GTID auto-positioning and keep it replicating.
+
+Repairs stopped or broken threads and refuses setups that would silently diverge.
 
 A replica that already replicates from the requested source is left alone: it is never stopped,
 never reset (no RESET SLAVE/REPLICA ALL, ever) and its working password is never re-sent, unless
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import RetryPolicy
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import detect
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.gtid import (
@@ -173,12 +175,12 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic,
     Fails at once when a thread stops with an error; returns the last status and caught_up.
     With ``fail_on_timeout=False`` a replica still behind at the deadline is not an error.
     """
-    deadline = clock() + timeout
+    deadline = RetryPolicy(timeout, clock=clock, sleep=sleep)
     chunk = 1
     reached = False
     while True:
         if not reached:
-            remaining = deadline - clock()
+            remaining = deadline.remaining()
             wait = max(1, min(chunk, int(remaining) if remaining > 1 else 1))
             reached = replica.value(Statement(flavor.statement("wait_for_gtid"), (target_gtids, wait))) == 0
         status = read_replica_status(replica, flavor)
@@ -198,7 +200,7 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic,
                 "Check that the replica server itself can reach and log in to source_host:source_port."
                 % (status["io_running"], status["last_io_errno"], status["last_io_error"]),
                 replica_status=status)
-        if clock() >= deadline:
+        if deadline.expired():
             if reached or not fail_on_timeout:
                 return status, reached
             raise MySQLReplicationError(

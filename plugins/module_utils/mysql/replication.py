@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Entry point of mysql_replication, without Ansible: validate, connect, dispatch by role,
-and always hand back the queries that ran (masked), also when refusing."""
+"""The mysql_replication task without Ansible: validate, connect, dispatch by role.
+
+Always hands back the queries that ran (masked), also when refusing."""
 from __future__ import annotations
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection import (

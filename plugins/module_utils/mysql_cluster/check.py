@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cluster-level SQL checks of the mysql_cluster role: every member answers SQL; replication
-carries a marker row from the primary to every replica.
+"""Cluster-level SQL checks of the mysql_cluster role: members answer, replication carries a marker.
+
+Every member answers SQL; a marker row written on the primary reaches every replica.
 
 Pure logic over DB-API connections: ``connect(member)`` is passed in, so unit tests use fakes.
 """
 from __future__ import annotations
 
 import time
+
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import RetryPolicy, call_with_retry
 
 MARKER_TABLE = "marker"
 ER_ACCESS_DENIED = 1045
@@ -40,32 +43,39 @@ def server_facts(conn):
 
 
 def _error_code(exc):
+    """The server's error number: from mysql/connection.py's error details, else PyMySQL's args."""
+    code = (getattr(exc, "details", None) or {}).get("error_code")
+    if isinstance(code, int):
+        return code
     args = getattr(exc, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
 
 
 def wait_all(members, connect, timeout, errors=(Exception,), clock=time.monotonic, sleep=time.sleep):
     """Connect to each member until it answers; return their facts or raise CheckError."""
-    deadline = clock() + timeout
+    # One deadline for all members, about a second between attempts.
+    policy = RetryPolicy(timeout, base=2.0, cap=2.0, clock=clock, sleep=sleep, rand=lambda: 0.0)
     results = []
+
+    def transient(exc):  # wrong credentials will not fix themselves
+        return isinstance(exc, errors) and _error_code(exc) != ER_ACCESS_DENIED
+
     for member in members:
-        while True:
+        def answer(member=member):
+            conn = connect(member)
             try:
-                conn = connect(member)
-                try:
-                    facts = server_facts(conn)
-                finally:
-                    conn.close()
-                results.append(dict(name=member["name"], host=member["host"], port=member["port"], **facts))
-                break
-            except errors as exc:
-                if _error_code(exc) == ER_ACCESS_DENIED:  # wrong credentials will not fix themselves
-                    raise CheckError("%s (%s:%s): access denied: %s. Check the credentials Secret."
-                                     % (member["name"], member["host"], member["port"], exc), results)
-                if clock() >= deadline:
-                    raise CheckError("%s (%s:%s) did not answer SQL within %d s (last error: %s)"
-                                     % (member["name"], member["host"], member["port"], timeout, exc), results)
-            sleep(1)
+                return server_facts(conn)
+            finally:
+                conn.close()
+        try:
+            facts = call_with_retry(answer, policy, transient, until_deadline=True)
+        except errors as exc:
+            if _error_code(exc) == ER_ACCESS_DENIED:
+                raise CheckError("%s (%s:%s): access denied: %s. Check the credentials Secret."
+                                 % (member["name"], member["host"], member["port"], exc), results)
+            raise CheckError("%s (%s:%s) did not answer SQL within %d s (last error: %s)"
+                             % (member["name"], member["host"], member["port"], timeout, exc), results)
+        results.append(dict(name=member["name"], host=member["host"], port=member["port"], **facts))
     return results
 
 

@@ -9,7 +9,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.access imp
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import StaleSettingsError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.networks import normalize_entries
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.retry import Deadline
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import RetryPolicy
 
 
 class ScriptedClient(object):
@@ -20,7 +20,7 @@ class ScriptedClient(object):
         self.patch_errors = list(patch_errors)
         self.patches = []
         self.now = 0.0
-        self.deadline = Deadline(self.wait_timeout, self.clock)
+        self.policy = RetryPolicy(self.wait_timeout, clock=self.clock, sleep=self.sleep)
 
     def clock(self):
         return self.now

@@ -273,3 +273,11 @@ def test_an_endpoint_without_scheme_fails_at_once():
     with pytest.raises(CloudSqlError, match="api_endpoint=sqladmin.example.invalid: the URL is not valid"):
         c.get_instance()
     assert c.clock() == 0.0
+
+
+def test_retry_after_of_a_429_is_honoured():
+    throttled = error(429, "slow down")
+    throttled.headers = {"Retry-After": "7"}
+    c = client([throttled, Response(200, {"name": "inst"})])
+    assert c.get_instance() == {"name": "inst"}
+    assert c.clock() == 7.0

@@ -15,6 +15,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import
     TLS,
     TRANSIENT,
     RetryPolicy,
+    call_with_retry,
     classify_exception,
     classify_status,
     parse_retry_after,
@@ -88,3 +89,70 @@ def test_a_real_eof_mid_restart_is_classified_transient():
         pool.request("GET", "http://127.0.0.1:%d/version" % listener.getsockname()[1], retries=False, timeout=5)
     listener.close()
     assert classify_exception(caught.value) == TRANSIENT
+
+
+class FakeTime(object):
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_until_deadline_cuts_the_last_wait_short_for_one_last_attempt():
+    t = FakeTime()
+    policy = RetryPolicy(10, base=8, cap=8, clock=t.clock, sleep=t.sleep, rand=lambda: 1.0)
+    assert policy.wait(1, until_deadline=True) and t.now == 8
+    assert policy.wait(2, until_deadline=True) and t.now == 10  # 8 s asked, 2 s left: wait 2
+    assert policy.wait(3, until_deadline=True) is False and policy.expired()
+    assert t.slept == [8, 2]
+
+
+def test_without_until_deadline_a_wait_past_the_deadline_is_refused_at_once():
+    t = FakeTime()
+    policy = RetryPolicy(10, base=8, cap=8, clock=t.clock, sleep=t.sleep, rand=lambda: 1.0)
+    assert policy.wait(1) and policy.wait(2) is False and t.now == 8 and not policy.expired()
+
+
+def test_call_with_retry_retries_transient_failures_then_returns():
+    t = FakeTime()
+    outcomes = [OSError("reset"), OSError("reset"), "ok"]
+
+    def call():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    policy = RetryPolicy(60, clock=t.clock, sleep=t.sleep)
+    assert call_with_retry(call, policy, lambda exc: isinstance(exc, OSError)) == "ok"
+    assert len(t.slept) == 2
+
+
+def test_call_with_retry_raises_a_permanent_failure_at_once():
+    t = FakeTime()
+    calls = []
+
+    def call():
+        calls.append(1)
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        call_with_retry(call, RetryPolicy(60, clock=t.clock, sleep=t.sleep), lambda exc: isinstance(exc, OSError))
+    assert calls == [1] and t.slept == []
+
+
+def test_call_with_retry_raises_the_last_transient_failure_at_the_deadline():
+    t = FakeTime()
+
+    def call():
+        raise OSError("still down at %s" % t.now)
+
+    with pytest.raises(OSError, match="still down"):
+        call_with_retry(call, RetryPolicy(5, clock=t.clock, sleep=t.sleep), lambda exc: True, until_deadline=True)
+    assert t.now == 5

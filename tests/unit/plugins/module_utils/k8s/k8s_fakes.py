@@ -45,6 +45,9 @@ class FakeClient:
     def delete(self, *args, **kwargs):
         return self._answer("delete", *args, **kwargs)
 
+    def watch(self, *args, **kwargs):
+        return self._answer("watch", *args, **kwargs)
+
 
 def statefulset(name="db", replicas=3, generation=1, observed=1, status_replicas=None, ready=None,
                 available=None, updated=None, current="r1", update="r1", partition=None, strategy="RollingUpdate",
@@ -166,8 +169,8 @@ class FakeCluster:
         return copy.deepcopy(self.objects.get((kind, namespace, name)))
 
     def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None, **query):
-        self._call("list", (api_version, kind, namespace), {"label_selector": label_selector,
-                                                             "field_selector": field_selector})
+        recorded = {"label_selector": label_selector, "field_selector": field_selector}
+        self._call("list", (api_version, kind, namespace), recorded)
         wanted = dict(p.split("=", 1) for p in (label_selector or "").split(",") if p)
         name = (field_selector or "").partition("metadata.name=")[2] or None
         items = [copy.deepcopy(o) for (k, ns, n), o in sorted(self.objects.items())
@@ -176,8 +179,8 @@ class FakeCluster:
         return {"metadata": {"resourceVersion": str(self.rv)}, "items": items}
 
     def delete(self, api_version, kind, name, namespace=None, propagation_policy=None, dry_run=False):
-        self._call("delete", (api_version, kind, name, namespace), {"propagation_policy": propagation_policy,
-                                                                     "dry_run": dry_run})
+        options = {"propagation_policy": propagation_policy, "dry_run": dry_run}
+        self._call("delete", (api_version, kind, name, namespace), options)
         obj = self.objects.get((kind, namespace, name))
         if obj is None or dry_run:
             return copy.deepcopy(obj)

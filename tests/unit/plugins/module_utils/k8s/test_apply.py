@@ -11,7 +11,6 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
     changed_immutable_fields,
     make_diff,
     owned_view,
-    quantity_bytes,
     result_view,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError
@@ -231,9 +230,3 @@ def test_missing_namespace_message():
                          "patch": [K8sApiError("nf", status=404, body={"message": "namespaces \"nope\" not found"})]})
     with pytest.raises(K8sApiError, match="namespace 'ns' does not exist"):
         apply_object(client, configmap())
-
-
-@pytest.mark.parametrize("text,expected", [("1Gi", 2 ** 30), ("1024Mi", 2 ** 30), ("500M", 5 * 10 ** 8),
-                                           ("12", 12), ("1.5Gi", int(1.5 * 2 ** 30)), ("lots", None)])
-def test_quantity_bytes(text, expected):
-    assert quantity_bytes(text) == expected

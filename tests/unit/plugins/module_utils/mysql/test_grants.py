@@ -5,12 +5,12 @@ from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.mysql.my
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import from_strings
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.grants import (
     ensure_replication_user,
-    native_password_hash,
     parse_grants,
     password_works,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.passwords import (
     ed25519_password_hash,
+    native_password_hash,
     sha256_crypt,
     stored_password_matches,
 )

@@ -155,3 +155,17 @@ def test_wait_all_fails_at_once_on_access_denied():
 
     with pytest.raises(CheckError, match="access denied"):
         wait_all(MEMBERS, connect, 300, errors=(Refused,), clock=lambda: 0.0, sleep=lambda s: None)
+
+
+def test_wait_all_fails_at_once_on_access_denied_from_the_shared_connection_path():
+    # mysql/connection.py raises MySQLReplicationError with the server's code in details.
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+    calls = []
+
+    def connect(member):
+        calls.append(member["name"])
+        raise MySQLReplicationError("Access denied for user 'root'", error_code=1045, address="10.0.0.1:3306")
+
+    with pytest.raises(CheckError, match="access denied"):
+        wait_all(MEMBERS, connect, 300, errors=(MySQLReplicationError,), clock=lambda: 0.0, sleep=lambda s: None)
+    assert calls == ["db-0"]

@@ -1,0 +1,33 @@
+"""Run a module's main() in-process: arguments through patch_module_args, the API client replaced by a fake."""
+import json
+import os
+import sys
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+# The Kubernetes fakes live beside the module_utils tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "module_utils", "k8s"))
+
+
+@pytest.fixture
+def run_module(capsys, monkeypatch):
+    """run_module(module, args, client=None, check_mode=False, diff=False) -> the result dict main() printed.
+
+    ``client`` replaces the module's make_client (so no kubeconfig is read and nothing leaves the process).
+    """
+    monkeypatch.setattr(basic.AnsibleModule, "log", lambda self, msg, log_args=None: None)
+
+    def run(module, args, client=None, check_mode=False, diff=False):
+        if client is not None:
+            monkeypatch.setattr(module, "make_client", lambda _module, timeout=None: client)
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exited:
+                module.main()
+        result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert (exited.value.code != 0) == bool(result.get("failed")), result
+        return result
+
+    return run

@@ -1,0 +1,72 @@
+"""mysql_cluster_check main(): the shared connection path (TLS options reach it), wait and failures (no server)."""
+import pytest
+
+from ansible_collections.statefuldb.k8s.plugins.modules import mysql_cluster_check
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+
+MEMBERS = [{"name": "db-0", "host": "10.0.0.10", "primary": True}, {"name": "db-1", "host": "10.0.0.11"}]
+
+
+class Conn:
+    def __init__(self, server_id):
+        self.server_id = server_id
+
+    def cursor(self):
+        return self
+
+    def execute(self, sql, args=None):
+        self.sql = sql
+
+    def fetchone(self):
+        return (self.server_id, "10.11.19-MariaDB", 0)
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def connections(monkeypatch):
+    seen = []
+
+    def connect(settings, purpose="the server"):
+        seen.append((settings, purpose))
+        return Conn(100 + len(seen))
+
+    monkeypatch.setattr(mysql_cluster_check, "connect", connect)
+    return seen
+
+
+def test_wait_connects_every_member_with_the_tls_options(run_module, connections):
+    result = run_module(mysql_cluster_check, {"action": "wait", "members": MEMBERS, "login_password": "pw",
+                                              "ca_cert": "/ca.pem", "check_hostname": False})
+    assert result["changed"] is False and [m["name"] for m in result["members"]] == ["db-0", "db-1"]
+    settings = [s for s, _p in connections]
+    assert [s.address for s in settings] == ["10.0.0.10:3306", "10.0.0.11:3306"]
+    kwargs = settings[0].pymysql_kwargs()
+    assert kwargs["ssl_ca"] == "/ca.pem" and kwargs["ssl_verify_cert"] is True
+    assert kwargs["ssl_verify_identity"] is False and kwargs["read_timeout"] == 305
+    assert connections[0][1] == "member db-0"
+
+
+def test_without_tls_options_no_tls_is_asked(run_module, connections):
+    run_module(mysql_cluster_check, {"action": "wait", "members": MEMBERS[:1]})
+    assert "ssl_ca" not in connections[0][0].pymysql_kwargs()
+
+
+def test_access_denied_fails_at_once_naming_the_member(run_module, monkeypatch):
+    calls = []
+
+    def refuse(settings, purpose="the server"):
+        calls.append(settings.address)
+        raise MySQLReplicationError("Access denied for user 'root'", error_code=1045, address=settings.address)
+
+    monkeypatch.setattr(mysql_cluster_check, "connect", refuse)
+    result = run_module(mysql_cluster_check, {"action": "wait", "members": MEMBERS, "login_password": "wrong"})
+    assert result["failed"] and "db-0 (10.0.0.10:3306): access denied" in result["msg"]
+    assert calls == ["10.0.0.10:3306"]
+    assert "wrong" not in str(result)
+
+
+def test_an_unknown_action_is_refused(run_module, connections):
+    result = run_module(mysql_cluster_check, {"action": "repair", "members": MEMBERS})
+    assert result["failed"] and "action" in result["msg"] and connections == []
