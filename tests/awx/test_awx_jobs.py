@@ -18,7 +18,9 @@ RUNNER_COMMAND_FILE = os.path.join("job", "command")
 
 
 def check_job(runner, private_data_dir, expected_tasks, secrets):
-    assert runner.status == "successful" and runner.rc == 0, runner.stdout.read()[-4000:]
+    failures = [(e["event_data"].get("task"), e["event_data"].get("res", {}).get("msg"))
+                for e in runner.events if e["event"] in ("runner_on_failed", "runner_on_unreachable")]
+    assert runner.status == "successful" and runner.rc == 0, (runner.status, failures)
     started, results = awx_job.task_results(runner)
     missing = [name for name in expected_tasks if not any(s.startswith(name) for s in started)]
     assert not missing, "tasks without a start event: %s (started: %s)" % (missing, started)
@@ -91,7 +93,7 @@ def test_cloudsql_access_job(private_data_dir, admin_api, fake_api, gce_credenti
 
 
 def test_statefulset_job_on_kwok_nodes(private_data_dir, k8s_credential):
-    extravars = {"namespace": k8s_credential["namespace"]}
+    extravars = {"web_namespace": k8s_credential["namespace"]}
     awx_job.prepare(private_data_dir, extravars, k8s=k8s_credential,
                     extra_playbooks={"statefulset_kwok.yml": os.path.join(HERE, "playbooks", "statefulset_kwok.yml")})
     runner = awx_job.run(private_data_dir, "statefulset_kwok.yml")
