@@ -23,6 +23,7 @@ gate ansible-lint bash tools/lint.sh
 gate changelog bash tools/changelog-check.sh
 gate awx-surveys .venv/bin/python tools/awx-survey --check
 gate build-install-doc bash tools/build-check.sh
+gate awx-jobs bash tools/pytest-gate.sh tests/awx -m "not role_real"
 gate integration bash tools/pytest-gate.sh tests/integration
 gate ansible-core-matrix bash tools/core-matrix.sh
 gate molecule bash tools/molecule-all.sh
