@@ -21,7 +21,7 @@ def params(**extra):
     ({"source_port": 70000}, "source_port=70000 is not a TCP port"),
     ({"wait_timeout": 0}, "wait_timeout must be at least 1 second"),
     ({"connect_timeout": 0}, "connect_timeout must be at least 1 second"),
-    ({"source_host": " "}, "source_host must name the primary for role=replica"),
+    ({"source_host": " "}, "source_host is empty; give a host name or an IP address"),
 ])
 def test_input_mistakes_are_refused_before_connecting(monkeypatch, extra, message):
     monkeypatch.setattr(replication, "connect", lambda *a: pytest.fail("connected"))
