@@ -127,3 +127,39 @@ def test_progress_lines_arrive_before_the_result(running_kubeconfig):
         result_local = time.localtime(result_at)
         result_clock = result_local.tm_hour * 3600 + result_local.tm_min * 60 + result_local.tm_sec + result_at % 1
         assert 0 <= (result_clock - last_stamp) % 86400 < 30, output
+
+
+def test_progress_lines_are_job_events_under_ansible_runner(running_kubeconfig, tmp_path):
+    """AWX runs jobs through ansible-runner with its own stdout callback; the lines become job events."""
+    ansible_runner = pytest.importorskip("ansible_runner")
+    from kubernetes import client
+
+    kubeconfig, api = running_kubeconfig
+    core = client.CoreV1Api(api)
+    ns = "t-progress-awx-%x" % int(time.time() * 1000 % 0xFFFFFF)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+    try:
+        for sub in ("project", "env", "inventory"):
+            (tmp_path / sub).mkdir()
+        with open(str(tmp_path / "project" / "play.yml"), "w") as f:
+            yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [_statefulset_task()]}], f)
+        (tmp_path / "inventory" / "hosts").write_text(
+            "a ns=%s ansible_connection=local ansible_python_interpreter=%s\n" % (ns, sys.executable))
+        env = {"ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".collections"),
+               "ANSIBLE_CALLBACKS_ENABLED": "statefuldb.k8s.progress", "K8S_AUTH_KUBECONFIG": kubeconfig,
+               "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")}
+        run = ansible_runner.run(private_data_dir=str(tmp_path), playbook="play.yml", envvars=env, quiet=True)
+    finally:
+        core.delete_namespace(ns)
+    events = list(run.events)
+    assert run.status == "successful", [e.get("stdout") for e in events]
+    result = [i for i, e in enumerate(events) if e["event"] == "runner_on_ok"]
+    progress = [i for i, e in enumerate(events)
+                if e["event"] == "verbose" and "%s/slow-" % ns in (e.get("stdout") or "")]
+    texts = [events[i]["stdout"] for i in progress]
+    assert len(result) == 1 and progress, texts
+    assert any("slow-2 Running → Ready" in t for t in texts), texts
+    # Events while the task ran (AWX shows them live), before the task's result event.
+    assert [i for i in progress if i < result[0]] and progress[0] < result[0]
+    assert any("slow-0 Running → Ready" in events[i]["stdout"] and
+               events[i]["created"] < events[result[0]]["created"] for i in progress), texts
