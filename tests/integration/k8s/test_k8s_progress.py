@@ -97,16 +97,16 @@ def test_progress_lines_arrive_before_the_result(running_kubeconfig):
     finally:
         for ns in namespaces:
             core.delete_namespace(ns)
-    output = "\n".join(line for _, line in lines)
+    output = "\n".join(entry[1] for entry in lines)
     assert rc == 0, output
 
     for host, ns in zip("ab", namespaces):
-        result = [i for i, (_, line) in enumerate(lines) if re.match(r"^(ok|changed): \[%s\]" % host, line)]
+        result = [i for i, entry in enumerate(lines) if re.match(r"^(ok|changed): \[%s\]" % host, entry[1])]
         assert len(result) == 1, output
         result_at = lines[result[0]][0]
         progress = [(i, at, LINE.match(line)) for i, (at, line) in enumerate(lines)
                     if LINE.match(line) and LINE.match(line).group(5) == ns]
-        texts = [m.group(6) + " " + m.group(7) for _, _, m in progress]
+        texts = [row[2].group(6) + " " + row[2].group(7) for row in progress]
         for ordinal in range(3):
             pod = "slow-%d" % ordinal
             # Each ordinal is seen Running then Ready, one line per transition.
@@ -123,7 +123,7 @@ def test_progress_lines_arrive_before_the_result(running_kubeconfig):
         arrival = time.localtime(first_ready[1])
         arrival_clock = arrival.tm_hour * 3600 + arrival.tm_min * 60 + arrival.tm_sec + first_ready[1] % 1
         assert 0 <= (arrival_clock - stamp) % 86400 < 2.0, output
-        last_stamp = max(_clock(m) for _, _, m in progress)
+        last_stamp = max(_clock(row[2]) for row in progress)
         result_local = time.localtime(result_at)
         result_clock = result_local.tm_hour * 3600 + result_local.tm_min * 60 + result_local.tm_sec + result_at % 1
         assert 0 <= (result_clock - last_stamp) % 86400 < 30, output
