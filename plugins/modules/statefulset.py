@@ -20,6 +20,14 @@ description:
 version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
+notes:
+  - To see each pod's progress while the module waits (one line per transition, as it happens, in
+    C(ansible-playbook) output and AWX job output), enable the P(statefuldb.k8s.progress#callback) callback
+    with C(ANSIBLE_CALLBACKS_ENABLED=statefuldb.k8s.progress). It shows the waits of tasks that run on the
+    controller (C(connection=local), or C(delegate_to=localhost)); without it the module writes nothing.
+seealso:
+  - plugin: statefuldb.k8s.progress
+    plugin_type: callback
 extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
   - statefuldb.k8s.k8s_apply

@@ -27,6 +27,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     pvc_names,
     selector_string,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.progress import ProgressWriter
 
 REVISION_LABEL = "controller-revision-hash"
 
@@ -446,6 +447,7 @@ class RolloutWaiter:
         self.pods = {}
         self.warnings = []
         self.watches = []
+        self.progress = ProgressWriter(namespace, name)  # a no-op unless the progress callback listens
 
     def _progress_key(self):
         status = (self.sts or {}).get("status") or {}
@@ -456,6 +458,7 @@ class RolloutWaiter:
                 pods)
 
     def _note_pod(self, kind, obj):
+        self.progress.pod(kind, obj)
         state = pod_state(obj)
         previous = self.pods.get(state["name"])
         if kind == "DELETED":
@@ -582,6 +585,8 @@ class RolloutWaiter:
                 listing = self.client.list("v1", "Pod", self.namespace,
                                            label_selector=selector_string(self.sts["spec"].get("selector")))
                 self.pods = {p["metadata"]["name"]: pod_state(p) for p in listing.get("items") or []}
+                for pod in listing.get("items") or []:
+                    self.progress.pod("MODIFIED", pod)
             except K8sError:
                 pass  # the wait succeeded; an incomplete timeline is not worth failing for
         timeline = build_timeline(self.name, self.pods)
