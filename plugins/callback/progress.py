@@ -19,7 +19,7 @@ description:
     or C(callbacks_enabled) in C(ansible.cfg). In AWX or Automation Platform set that variable in the job
     template's environment (or the project's C(ansible.cfg)); the lines then appear in the job output.
   - Not enabled, it costs nothing; the modules only look up one environment variable.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
 requirements:
