@@ -44,7 +44,9 @@ import podnet  # noqa: E402
 
 # LOCALKUBE_STATE and LOCALKUBE_PORT_OFFSET exist only to try a second, throw-away instance next to
 # the shared one (e.g. a cold first start); it shares the pod network, so never `reset` it.
-STATE = os.environ.get("LOCALKUBE_STATE") or os.path.join(REPO, ".localkube")
+# realpath: worktrees link .localkube to one shared folder; every path derived from it (command
+# lines, configs) must read the same from each of them, or each `up` would see drift and restart.
+STATE = os.path.realpath(os.environ.get("LOCALKUBE_STATE") or os.path.join(REPO, ".localkube"))
 PORT_OFFSET = int(os.environ.get("LOCALKUBE_PORT_OFFSET") or 0)
 PKI = os.path.join(STATE, "pki")
 LOGS = os.path.join(STATE, "logs")
@@ -85,7 +87,9 @@ KWOK_NAMESPACE_ANNOTATIONS = {
     "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
     "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([dict(KWOK_TAINT, operator="Equal")]),
 }
-REAL_NODE_COUNT = 3
+# One set of real nodes per machine (the bridge, node addresses, cgroups are fixed): a second,
+# throw-away instance (LOCALKUBE_PORT_OFFSET) has KWOK nodes only.
+REAL_NODE_COUNT = 0 if PORT_OFFSET else 3
 # The image store of each node's containerd is a cache (it survives `reset`); one per state folder.
 REAL_NODES = [nodes.Layout(STATE, os.path.join(CACHE, "nodes-" + hashlib.sha256(STATE.encode()).hexdigest()[:8]),
                            i, PORT_OFFSET) for i in range(REAL_NODE_COUNT)]
@@ -104,7 +108,7 @@ COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 # Then the real nodes' processes (up_nodes()): DNS first, each node's containerd, then kubelets.
 CONTAINERDS = [n.component("containerd") for n in REAL_NODES]
 KUBELETS = [n.component("kubelet") for n in REAL_NODES]
-NODE_COMPONENTS = ["coredns"] + CONTAINERDS + KUBELETS
+NODE_COMPONENTS = (["coredns"] if REAL_NODES else []) + CONTAINERDS + KUBELETS
 ALL_COMPONENTS = COMPONENTS + NODE_COMPONENTS
 PORTS = {
     "etcd": [("127.0.0.1", ETCD_PORT), ("127.0.0.1", ETCD_PEER_PORT)],
@@ -361,7 +365,9 @@ def command_line(name: str, binaries: str) -> list[str]:
                 "--cluster-signing-cert-file", pki("ca.crt"), "--cluster-signing-key-file", pki("ca.key"),
                 "--allocate-node-cidrs=true", "--cluster-cidr", CLUSTER_CIDR, "--node-cidr-mask-size", "24",
                 "--service-cluster-ip-range", SERVICE_CIDR,
-                "--pvclaimbinder-sync-period", "5s", "--profiling=false"]
+                "--pvclaimbinder-sync-period", "5s", "--profiling=false",
+                # not /usr/libexec/kubernetes/kubelet-plugins (it creates the folder at start)
+                "--flex-volume-plugin-dir", os.path.join(STATE, "flexvolume")]
     if name == "kube-scheduler":
         kc = pki("kube-scheduler.kubeconfig")
         return [b("kube-scheduler"),
@@ -747,8 +753,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         log("real nodes: %s" % "; ".join(pending))
     for d in (STATE, LOGS, RUN, VOLUMES):
         os.makedirs(d, exist_ok=True)
-    # Before anything of ours touches the host: what `reset` must put back.
-    hoststate.save(HOST_BEFORE)
+    if REAL_NODES and not os.path.exists(HOST_BEFORE):
+        clean_stale_nodes()
+        # Before anything of ours touches the host: what `reset` must put back.
+        hoststate.save(HOST_BEFORE)
     ensure_pki()
     if net_problems:
         podnet.ensure()
@@ -811,6 +819,32 @@ def cmd_up(args: argparse.Namespace) -> int:
 # Real nodes
 
 
+def clean_stale_nodes() -> None:
+    """Before the first `up` of a state folder: remove what real nodes left behind when their
+    processes were killed without `down` (another checkout's cluster, or this one's after its
+    folder was deleted): their containers (by cgroup) and the bridge. Refuses while another
+    checkout's kubelets run."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0")]
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == "kubelet" and "--root-dir" in argv:
+            root = argv[argv.index("--root-dir") + 1]
+            if not root.startswith(STATE + os.sep):
+                raise LocalkubeError("the real nodes of another checkout run (kubelet pid %s, root dir %s): run "
+                                     "`localkube.py down` (or reset) there first" % (pid, root))
+    stale = sorted({e for m in hoststate.cgroup_mounts() for e in os.listdir(m) if e.startswith("localkube-node-")})
+    for entry in stale:
+        hoststate.kill_cgroup("/" + entry)
+    if stale or bridge.exists():
+        log("removed what earlier real nodes left: %s" % ", ".join(stale + ([bridge.BRIDGE] if bridge.exists() else [])))
+    bridge.teardown()
+
+
 def node_pki(node: nodes.Layout) -> dict[str, str]:
     return {"ca": pki("ca.crt"), "cert": pki(node.name + "-serving.crt"), "key": pki(node.name + "-serving.key")}
 
@@ -865,6 +899,8 @@ def cached_images(build: bool) -> list[tuple[str, str]]:
 def nodes_pending(binaries: str) -> list[str]:
     """Why the real nodes are not complete (empty when nothing is to do); asked when the
     control plane is healthy."""
+    if not REAL_NODES:
+        return []
     reasons = [name + " not healthy" for name in NODE_COMPONENTS if not healthy(name)[0]]
     reasons += [name + " command line changed" for name in NODE_COMPONENTS if drifted(name, binaries)]
     if reasons:
@@ -911,6 +947,8 @@ def ensure_started(names: list[str], binaries: str) -> list[str]:
 
 def up_nodes(binaries: str) -> list[str]:
     """CoreDNS, the bridge and the 3 real nodes: configs, cgroups, images, processes."""
+    if not REAL_NODES:
+        return []
     cidrs = wait_pod_cidrs()
     bridge.ensure(len(REAL_NODES), cidrs)
     restart = []
@@ -1015,15 +1053,16 @@ def cmd_reset(args: argparse.Namespace) -> int:
     unmounted = hoststate.unmount_under(STATE, *{os.path.dirname(n.containerd_root) for n in REAL_NODES})
     if unmounted:
         log("unmounted %d mounts under %s" % (len(unmounted), STATE))
-    bridge.teardown()
-    undone = hoststate.restore(hoststate.load(HOST_BEFORE))
-    if undone:
-        log("host restored: %s" % "; ".join(undone))
+    if REAL_NODES:  # a second, KWOK-only instance touches none of this
+        bridge.teardown()
+        undone = hoststate.restore(hoststate.load(HOST_BEFORE))
+        if undone:
+            log("host restored: %s" % "; ".join(undone))
     podnet.teardown()
     if os.path.isdir(STATE):
         shutil.rmtree(STATE)
-    log("removed %s, the bridge, the nodes' cgroups and the pod network (the image store in %s is a cache "
-        "and stays)" % (STATE, os.path.dirname(REAL_NODES[0].containerd_root)))
+    log("removed %s, the bridge, the nodes' cgroups and the pod network (the nodes' image stores under %s are a "
+        "cache and stay)" % (STATE, CACHE))
     return 0
 
 
@@ -1038,7 +1077,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     net = podnet.problems()
     all_ok &= not net
     print("%-24s %-9s %s" % ("pod network", "healthy" if not net else "DOWN", "; ".join(net) or podnet.NETNS))
-    br = bridge.problems(len(REAL_NODES))
+    br = bridge.problems(len(REAL_NODES)) if REAL_NODES else []
     all_ok &= not br
     print("%-24s %-9s %s" % ("bridge", "healthy" if not br else "DOWN", "; ".join(br) or bridge.BRIDGE))
     if healthy("kube-apiserver")[0]:

@@ -364,4 +364,6 @@ def remove_all_pods(node: Layout, crictl: str) -> str:
         return "no socket"
     proc = subprocess.run([crictl, "--runtime-endpoint", "unix://" + node.socket, "--timeout", "30s",
                            "rmp", "--all", "--force"], capture_output=True, text=True, timeout=180, check=False)
-    return (proc.stdout + proc.stderr).strip()
+    # crictl warns that /etc/crictl.yaml does not exist: we pass the endpoint instead.
+    return "\n".join(line for line in (proc.stdout + proc.stderr).splitlines()
+                     if line.strip() and "crictl.yaml" not in line)
