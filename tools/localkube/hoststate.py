@@ -80,17 +80,25 @@ def _routes() -> list[str]:
     return sorted(keep)
 
 
-def _processes() -> list[str]:
+def _processes(state_dir: str | None) -> list[str]:
+    """Node processes (by name) whose command line names `state_dir` (all of them when None):
+    another program's own containerd on the machine is not ours to count."""
     names = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             comm = _read("/proc/%s/comm" % pid)
             if comm in NODE_PROCESSES:
-                names.append(comm)
+                try:
+                    with open("/proc/%s/cmdline" % pid, "rb") as f:
+                        cmdline = f.read().decode(errors="replace")
+                except OSError:
+                    continue
+                if state_dir is None or state_dir in cmdline:
+                    names.append(comm)
     return sorted(names)
 
 
-def snapshot() -> dict:
+def snapshot(state_dir: str | None = None) -> dict:
     links = []
     for line in _run("ip", "-o", "link", "show").splitlines():
         name = line.split(":")[1].strip().split("@")[0]
@@ -106,17 +114,18 @@ def snapshot() -> dict:
         "mounts": sorted(set(mount_points())),
         # Counters change all the time; rules do not.
         "iptables": [line.split(" [")[0] for line in _run("iptables-save").splitlines() if not line.startswith("#")],
-        "processes": _processes(),
+        "processes": _processes(state_dir),
     }
 
 
 def save(path: str) -> None:
-    """Record the host state once (kept until `reset` has restored it)."""
+    """Record the host state once (kept until `reset` has restored it); `path` is in the state
+    folder."""
     if os.path.exists(path):
         return
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(snapshot(), f, indent=1, sort_keys=True)
+        json.dump(snapshot(os.path.dirname(os.path.abspath(path))), f, indent=1, sort_keys=True)
     os.replace(tmp, path)
 
 
@@ -159,12 +168,17 @@ def unmount_under(*roots: str) -> list[str]:
     """Unmount everything mounted at or below the given directories, deepest first (lazily if a
     plain unmount is refused). Returns what was unmounted."""
     prefixes = [os.path.abspath(r).rstrip("/") + "/" for r in roots]
-    targets = [p for p in set(mount_points()) if any((p + "/").startswith(pre) for pre in prefixes)]
     done = []
-    for point in sorted(targets, key=lambda p: -p.count("/")):
-        if subprocess.run(["umount", point], capture_output=True, check=False).returncode != 0:
-            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-        done.append(point)
+    # Several passes: the kubelet's root dir is a shared bind mount onto itself, so a volume
+    # mounted inside it also has a copy on the directory underneath, visible once the bind is gone.
+    for _pass in range(10):
+        targets = [p for p in mount_points() if any((p + "/").startswith(pre) for pre in prefixes)]
+        if not targets:
+            break
+        for point in sorted(targets, key=lambda p: -p.count("/")):
+            if subprocess.run(["umount", point], capture_output=True, check=False).returncode != 0:
+                subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+            done.append(point)
     return done
 
 

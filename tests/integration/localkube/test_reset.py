@@ -15,7 +15,7 @@ import hoststate  # noqa: E402
 
 # Mounts other programs may make or drop meanwhile (a debootstrap's /proc in its chroot) are not
 # the nodes' business; these are where the nodes mount things.
-NODE_MOUNT_PREFIXES = (STATE + "/", "/var/lib/kubelet", "/run/containerd", "/sys/fs/cgroup/",
+NODE_MOUNT_PREFIXES = (os.path.realpath(STATE) + "/", "/var/lib/kubelet", "/run/containerd", "/sys/fs/cgroup/",
                        os.path.expanduser("~/.cache/statefuldb-localkube/"))
 
 
@@ -28,11 +28,12 @@ def localkube(*args):
 def test_reset_restores_the_host_state_from_before_the_first_up(kubeconfig):
     before = hoststate.load(os.path.join(STATE, "host-before.json"))
     assert before is not None, "`up` records the host state before it changes anything"
-    assert hoststate.snapshot()["processes"], "the real nodes run before the reset"
+    state = os.path.realpath(STATE)
+    assert hoststate.snapshot(state)["processes"], "the real nodes run before the reset"
     try:
         proc = localkube("reset")
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        after = hoststate.snapshot()
+        after = hoststate.snapshot(state)
         for key in ("sysctls", "paths", "cgroups", "links", "routes", "iptables", "processes"):
             assert after[key] == before[key], key
         assert [m for m in after["mounts"] if m.startswith(NODE_MOUNT_PREFIXES)] == \
