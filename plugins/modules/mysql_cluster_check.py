@@ -66,8 +66,6 @@ options:
     description: Value the marker row must hold (O(action=verify)).
     type: str
     default: ""
-extends_documentation_fragment:
-  - statefuldb.k8s.mysql_login.tls
 notes:
   - Connects to every member with the same TLS options (O(ca_cert), O(client_cert), O(client_key),
     O(check_hostname)) as M(statefuldb.k8s.mysql_replication).
@@ -84,6 +82,7 @@ attributes:
 version_added: 0.1.0
 extends_documentation_fragment:
   - statefuldb.k8s.attributes
+  - statefuldb.k8s.mysql_login.tls
 author:
   - statefuldb maintainers (@statefuldb)
 """

@@ -114,12 +114,10 @@ def test_teardown_job_on_a_namespace_without_a_cluster(private_data_dir, k8s_cre
     assert not stats["changed"], (stats, started)
 
 
-# Needs the mysql_cluster role on real containers (branch role-real): deselected by the gate
-# (tools/test-all.sh runs -m "not role_real"); run it with `pytest tests/awx -m role_real`.
-@pytest.mark.role_real
 def test_mysql_cluster_job(private_data_dir, k8s_credential):
     extravars = {"mysql_cluster_namespace": k8s_credential["namespace"], "mysql_cluster_name": "mysql",
-                 "mysql_cluster_replicas": 2, "mysql_cluster_wait_timeout": 300}
+                 "mysql_cluster_replicas": 2, "mysql_cluster_wait_timeout": 300,
+                 "mysql_cluster_image": "localhost/statefuldb/mariadb:11.8"}
     awx_job.prepare(private_data_dir, extravars, k8s=k8s_credential)
     runner = awx_job.run(private_data_dir, "mysql_cluster.yml")
     check_job(runner, private_data_dir, [], [k8s_credential["inputs"]["bearer_token"]])
