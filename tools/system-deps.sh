@@ -17,7 +17,6 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 # each tar imports into a throw-away containerd (busybox-static for the tools image comes from
 # `apt-get download`, so the host needs none).
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
-command -v containerd >/dev/null 2>&1 || need+=(containerd)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: installing ${need[*]}"
