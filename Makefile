@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath .collections)
 LOCALKUBE := python3 tools/localkube/localkube.py
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster clean
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos clean
 
 help:
 	@echo "make demo          deploy a primary/replica MariaDB on the local control plane and show it"
@@ -18,6 +18,7 @@ help:
 	@echo "make cluster       build (once) and start the local Kubernetes control plane"
 	@echo "make cluster-down  stop it (state kept);  make cluster-reset  stop and delete its state"
 	@echo "make bench         side-by-side benchmarks (kubectl, kubernetes.core, this collection)"
+	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -62,6 +63,11 @@ demo: venv cluster
 
 bench: venv cluster
 	$(PY) bench/run.py
+
+# Fault-proxy scenarios (bench/chaos.py); CHAOS_RUNS=3 for a quick pass, CHAOS_ARGS=--quick for the
+# `make test` subset. Component restarts are separate (CHAOS_ARGS=--restarts): they disturb the cluster.
+chaos: venv cluster
+	$(PY) bench/chaos.py $(CHAOS_ARGS)
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench

@@ -22,6 +22,8 @@ gate changelog .venv/bin/antsibull-changelog lint
 gate build-install-doc bash tools/build-check.sh
 gate integration bash tools/pytest-gate.sh tests/integration
 gate molecule bash tools/molecule-all.sh
+# Every API fault of tools/faultproxy.py, 3 runs each, against the statefulset module (< 3 min).
+gate chaos-quick "$PY" bench/chaos.py --quick --runs 3 --results tests/output/chaos-quick.json
 
 echo
 echo "gates passed: ${passed[*]:-none}"

@@ -1,0 +1,281 @@
+"""`make chaos`: run the statefulset module's apply + wait through the fault proxy, N times per fault.
+
+Each run applies a fresh 3-replica OrderedReady StatefulSet with ``wait: true`` through
+tools/faultproxy.py (one fault rule per scenario, seeded by the run number), then checks it through
+a direct client:
+
+* success criterion, per scenario: transient faults -> the task succeeds; permanent faults -> the
+  task fails with the expected message within a bound (never hangs, never a traceback);
+* half-applied: after a success the StatefulSet must match the definition, be Ready 3/3 and a direct
+  re-apply must report changed=false; after a failure it must be absent or match the definition;
+* the fault must actually have fired (a scenario whose fault never fired proves nothing).
+
+The pods land on the KWOK nodes (toleration + node selector through namespace annotations): the
+faults are in the API traffic between the module and the API server, which KWOK pods generate just
+as real ones do, and a run takes seconds instead of tens of seconds, so 20 runs per scenario fit.
+
+The module is run directly (python -m ...statefulset '<args json>'), as Ansible runs it on the
+target, without the playbook start-up cost; ``--ansible`` runs the same task through ansible-playbook.
+
+Usage: .venv/bin/python bench/chaos.py [--runs N] [--quick] [--only SCENARIO ...]
+       CHAOS_RUNS=3 make chaos       (exit 1 if any scenario misses its success criterion)
+Component restarts (--restarts) stop and start control-plane processes: see tools/chaos_restarts.py.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, ".collections"))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+
+import faultproxy  # noqa: E402
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient  # noqa: E402
+
+KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or next(
+    (p for p in (os.path.join(REPO, ".localkube", "kubeconfig"), "/work/main/.localkube/kubeconfig")
+     if os.path.exists(p)), os.path.join(REPO, ".localkube", "kubeconfig"))
+RESULTS = os.path.join(HERE, "results", "chaos.json")
+IMAGE = "registry.example/chaos:1"  # KWOK never pulls it
+WAIT_TIMEOUT = 60
+
+
+class Scenario:
+    def __init__(self, name, rules, expect="success", message=None, bound=None, wait_timeout=WAIT_TIMEOUT,
+                 quick=True, why="", sweep=5):
+        self.name, self.rules, self.expect, self.sweep = name, rules, expect, sweep
+        self.message, self.bound, self.wait_timeout, self.quick, self.why = message, bound, wait_timeout, quick, why
+
+    def criterion(self):
+        if self.expect == "success":
+            return "task succeeds"
+        return "fails in <= %ds saying %r" % (self.bound, self.message)
+
+
+SCENARIOS = [
+    Scenario("429 Retry-After", ["429:every=3,limit=3"], why="throttling is transient"),
+    Scenario("500", ["500:every=3,limit=3"], why="a bare 500 is transient", quick=False),
+    Scenario("503", ["503:every=3,limit=3"]),
+    Scenario("504", ["504:every=3,limit=3"], quick=False),
+    Scenario("reset before send", ["reset-before:every=3,limit=3"]),
+    Scenario("reset after send", ["reset-after:verb=PATCH,limit=1"], sweep=1,
+             why="the apply took effect but its answer was lost: re-sending a server-side apply is safe"),
+    Scenario("stall 5s", ["stall:every=5,limit=1"], quick=False),
+    Scenario("watch reset", ["watch-reset:limit=2"], sweep=1),
+    Scenario("watch 410 Gone", ["watch-gone:limit=2"], sweep=1),
+    Scenario("Date -1 day", ["date:every=1"]),
+    Scenario("503 forever", ["503:every=1"], expect="failure", message="503", bound=8 + 10, wait_timeout=8,
+             why="the task deadline (wait_timeout 8 s) bounds the retries", sweep=1),
+    Scenario("reset forever", ["reset-before:every=1"], expect="failure", message="cannot reach", bound=8 + 10,
+             sweep=1,
+             why="before the server ever answered, connection errors get the 8 s first-contact budget"),
+]
+
+
+def sts_definition(name, namespace):
+    labels = {"app.kubernetes.io/name": name}
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": 3, "serviceName": name, "podManagementPolicy": "OrderedReady",
+                     "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "db", "image": IMAGE}]}}}}
+
+
+def run_module(args, timeout=180):
+    """Run the statefulset module as Ansible does on the target; (result dict, seconds)."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".collections"))
+    started = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "ansible_collections.statefuldb.k8s.plugins.modules.statefulset",
+                               json.dumps({"ANSIBLE_MODULE_ARGS": args})],
+                              capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"failed": True, "msg": "HUNG: no answer in %d s" % timeout, "hung": True}, time.monotonic() - started
+    elapsed = time.monotonic() - started
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        result = {"failed": True, "traceback": True,
+                  "msg": "no JSON result (traceback?): %s" % (proc.stderr or proc.stdout)[-400:]}
+    return result, elapsed
+
+
+def run_playbook_task(args, tmp, timeout=180):
+    """The same task through ansible-playbook (slower: a few seconds of start-up per run)."""
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "chaos", "statefuldb.k8s.statefulset": args, "register": "out", "ignore_errors": True},
+        {"ansible.builtin.copy": {"content": "{{ out | to_json }}", "dest": os.path.join(tmp, "out.json")}}]}]
+    path = os.path.join(tmp, "play.json")
+    with open(path, "w") as f:
+        json.dump(play, f)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"))
+    started = time.monotonic()
+    try:
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                        "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, path],
+                       capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"failed": True, "msg": "HUNG", "hung": True}, time.monotonic() - started
+    elapsed = time.monotonic() - started
+    try:
+        with open(os.path.join(tmp, "out.json")) as f:
+            return json.load(f), elapsed
+    except (OSError, ValueError):
+        return {"failed": True, "msg": "ansible-playbook produced no result"}, elapsed
+
+
+def matches_definition(live, definition):
+    spec, want = live.get("spec") or {}, definition["spec"]
+    containers = (((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}])
+    return (spec.get("replicas") == want["replicas"] and spec.get("selector") == want["selector"]
+            and spec.get("podManagementPolicy") == want["podManagementPolicy"]
+            and containers[0].get("image") == IMAGE and len(containers) == 1)
+
+
+class Chaos:
+    def __init__(self, runs, seed, ansible=False):
+        self.runs, self.seed, self.ansible = runs, seed, ansible
+        self.direct = K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=120)
+        self.tmp = tempfile.mkdtemp(prefix="chaos-")
+        self.log_path = os.path.join(self.tmp, "faults.jsonl")
+        self.proxy = faultproxy.FaultProxy(KUBECONFIG, log_path=self.log_path).start()
+        self.kubeconfig = self.proxy.write_kubeconfig(os.path.join(self.tmp, "kubeconfig"))
+        self.namespace = "chaos-%s" % uuid.uuid4().hex[:6]
+        self.direct.create("v1", "Namespace", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": self.namespace, "annotations": {
+                "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
+                "scheduler.alpha.kubernetes.io/defaultTolerations":
+                    '[{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}]'}}})
+
+    def close(self):
+        try:
+            self.direct.delete("v1", "Namespace", self.namespace)
+        finally:
+            self.proxy.stop()
+
+    def one(self, scenario, index):
+        name = "c-%s-%d" % ("".join(c if c.isalnum() else "-" for c in scenario.name.lower()).strip("-")[:40], index)
+        name = "-".join(filter(None, name.split("-")))
+        definition = sts_definition(name, self.namespace)
+        args = {"definition": definition, "wait": True, "wait_timeout": scenario.wait_timeout,
+                "stall_timeout": 0, "kubeconfig": self.kubeconfig}
+        before = len(self.proxy.faults_fired())
+        rules = [faultproxy.parse_rule(r) for r in scenario.rules]
+        for rule in rules:  # move the fault to a different request of the task on each run (sweep > 1)
+            rule.first = 1 + index % scenario.sweep
+        self.proxy.set_schedule(faultproxy.Schedule(rules, seed=self.seed + index))
+        if self.ansible:
+            result, elapsed = run_playbook_task(args, tempfile.mkdtemp(dir=self.tmp))
+        else:
+            result, elapsed = run_module(args)
+        self.proxy.set_schedule(faultproxy.Schedule())
+        fired = len(self.proxy.faults_fired()) - before
+        outcome = {"scenario": scenario.name, "run": index, "seconds": round(elapsed, 2), "faults": fired,
+                   "failed": bool(result.get("failed")), "msg": (result.get("msg") or "")[:300]}
+        live = self.direct.get("apps/v1", "StatefulSet", name, self.namespace)
+        half = False
+        if not outcome["failed"]:
+            ready = (live or {}).get("status", {}).get("readyReplicas")
+            if live is None or not matches_definition(live, definition) or ready != 3:
+                half = True
+                outcome["why_half"] = "live object differs from the definition or not Ready (ready=%s)" % ready
+            else:
+                again, _ = run_module(dict(args, kubeconfig=KUBECONFIG, wait=False))
+                if again.get("failed") or again.get("changed"):
+                    half = True
+                    outcome["why_half"] = "a direct re-apply reported changed=%s failed=%s" % (
+                        again.get("changed"), again.get("failed"))
+        elif live is not None and not matches_definition(live, definition):
+            half = True
+            outcome["why_half"] = "failed run left an object that differs from the definition"
+        outcome["half_applied"] = half
+        if scenario.expect == "success":
+            ok = not outcome["failed"]
+        else:
+            ok = (outcome["failed"] and scenario.message.lower() in outcome["msg"].lower()
+                  and elapsed <= scenario.bound and not result.get("traceback"))
+        ok = ok and not half and fired > 0 and not result.get("hung")
+        if fired == 0:
+            outcome["note"] = "the fault never fired"
+        outcome["ok"] = ok
+        if live is not None:
+            self.direct.delete("apps/v1", "StatefulSet", name, self.namespace, propagation_policy="Background")
+        return outcome
+
+    def scenario(self, scenario):
+        return [self.one(scenario, i) for i in range(self.runs)]
+
+
+def percentile(values, fraction):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
+
+
+def table(summary):
+    lines = ["| scenario | criterion | runs | succeeded | p50 s | p95 s | half-applied | rows lost |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in summary:
+        lines.append("| %s | %s | %d | %d | %.1f | %.1f | %d | %s |" % (
+            row["scenario"], row["criterion"], row["runs"], row["succeeded"], row["p50"], row["p95"],
+            row["half_applied"], row["rows_lost"]))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="fault-proxy scenarios for the statefulset module")
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("CHAOS_RUNS") or 20))
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED") or 1))
+    parser.add_argument("--only", action="append", help="scenario name (repeatable)")
+    parser.add_argument("--ansible", action="store_true", help="run the task through ansible-playbook")
+    parser.add_argument("--results", default=RESULTS)
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="the `make test` subset (fewer scenarios)")
+    args = parser.parse_args(argv)
+    scenarios = [s for s in SCENARIOS if (not args.only or s.name in args.only) and (s.quick or not args.quick)]
+    if args.list:
+        for s in scenarios:
+            print("%-20s %-40s %s" % (s.name, " ".join(s.rules), s.criterion()))
+        return 0
+    chaos = Chaos(args.runs, args.seed, args.ansible)
+    summary, details = [], []
+    started = time.monotonic()
+    try:
+        for scenario in scenarios:
+            outcomes = chaos.scenario(scenario)
+            details += outcomes
+            times = [o["seconds"] for o in outcomes]
+            row = {"scenario": scenario.name, "rules": scenario.rules, "criterion": scenario.criterion(),
+                   "runs": len(outcomes), "succeeded": sum(o["ok"] for o in outcomes),
+                   "p50": statistics.median(times), "p95": percentile(times, 0.95),
+                   "half_applied": sum(o["half_applied"] for o in outcomes), "rows_lost": "n/a"}
+            summary.append(row)
+            print("%-20s %d/%d  p50 %.1fs  p95 %.1fs  half-applied %d" % (
+                scenario.name, row["succeeded"], row["runs"], row["p50"], row["p95"], row["half_applied"]),
+                flush=True)
+            for o in outcomes:
+                if not o["ok"]:
+                    print("    run %d FAILED its criterion: %s" % (o["run"], json.dumps(o)), flush=True)
+    finally:
+        chaos.close()
+    print()
+    print(table(summary))
+    print("\n%d scenarios x %d runs in %.0f s; fault log: %s" % (len(summary), args.runs,
+                                                                  time.monotonic() - started, chaos.log_path))
+    os.makedirs(os.path.dirname(args.results), exist_ok=True)
+    with open(args.results, "w") as f:
+        json.dump({"runs": args.runs, "seed": args.seed, "via": "ansible-playbook" if args.ansible else "module",
+                   "summary": summary, "details": details}, f, indent=1)
+    return 0 if all(r["succeeded"] == r["runs"] for r in summary) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
