@@ -10,9 +10,12 @@ a direct client:
   re-apply must report changed=false; after a failure it must be absent or match the definition;
 * the fault must actually have fired (a scenario whose fault never fired proves nothing).
 
-The pods land on the KWOK nodes (toleration + node selector through namespace annotations): the
-faults are in the API traffic between the module and the API server, which KWOK pods generate just
-as real ones do, and a run takes seconds instead of tens of seconds, so 20 runs per scenario fit.
+Where the pods run is chosen per scenario. Faults on requests (statuses, resets, stalls) land on
+the KWOK nodes (node selector + toleration): the faults are in the API traffic between the module
+and the API server, which KWOK pods cause just as real ones do, and a run takes about a second.
+Watch faults need a wait that really waits: on KWOK the pods are often Ready by the first list and
+the watch never matters, so those scenarios run real containers (the preloaded tools image running
+``sleep``) on the kubelet nodes, about 5 s a run, and must show that the wait resumed its watch.
 
 The module is run directly (python -m ...statefulset '<args json>'), as Ansible runs it on the
 target, without the playbook start-up cost; ``--ansible`` runs the same task through ansible-playbook.
@@ -43,19 +46,21 @@ KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or next(
     (p for p in (os.path.join(REPO, ".localkube", "kubeconfig"), "/work/main/.localkube/kubeconfig")
      if os.path.exists(p)), os.path.join(REPO, ".localkube", "kubeconfig"))
 RESULTS = os.path.join(HERE, "results", "chaos.json")
-IMAGE = "registry.example/chaos:1"  # KWOK never pulls it
+IMAGES = {"kwok": "registry.example/chaos:1",  # KWOK never pulls it
+          "real": "localhost/statefuldb/tools:1"}  # preloaded on the kubelet nodes by localkube
 WAIT_TIMEOUT = 60
 
 
 class Scenario:
     def __init__(self, name, rules, expect="success", message=None, bound=None, wait_timeout=WAIT_TIMEOUT,
-                 quick=True, why="", sweep=5):
-        self.name, self.rules, self.expect, self.sweep = name, rules, expect, sweep
+                 quick=True, why="", sweep=5, resumes=False, nodes="kwok"):
+        self.name, self.rules, self.expect, self.sweep, self.resumes = name, rules, expect, sweep, resumes
+        self.nodes = nodes
         self.message, self.bound, self.wait_timeout, self.quick, self.why = message, bound, wait_timeout, quick, why
 
     def criterion(self):
         if self.expect == "success":
-            return "task succeeds"
+            return "task succeeds" + (", the wait resumed its watch" if self.resumes else "")
         return "fails in <= %ds saying %r" % (self.bound, self.message)
 
 
@@ -67,25 +72,39 @@ SCENARIOS = [
     Scenario("reset before send", ["reset-before:every=3,limit=3"]),
     Scenario("reset after send", ["reset-after:verb=PATCH,limit=1"], sweep=1,
              why="the apply took effect but its answer was lost: re-sending a server-side apply is safe"),
+    Scenario("reset after any", ["reset-after:every=2,limit=4"], quick=False,
+             why="lost answers to reads, the apply and the watches alike"),
+    Scenario("429 storm", ["429:every=1,limit=5"], quick=False),
     Scenario("stall 5s", ["stall:every=5,limit=1"], quick=False),
-    Scenario("watch reset", ["watch-reset:limit=2"], sweep=1),
-    Scenario("watch 410 Gone", ["watch-gone:limit=2"], sweep=1),
+    Scenario("watch stall 5s", ["stall:watch=true,limit=1"], quick=False, nodes="real", sweep=2),
+    Scenario("watch reset", ["watch-reset:limit=2"], sweep=1, resumes=True, nodes="real"),
+    Scenario("watch 410 Gone", ["watch-gone:limit=2"], sweep=1, resumes=True, nodes="real"),
     Scenario("Date -1 day", ["date:every=1"]),
     Scenario("503 forever", ["503:every=1"], expect="failure", message="503", bound=8 + 10, wait_timeout=8,
              why="the task deadline (wait_timeout 8 s) bounds the retries", sweep=1),
+    Scenario("watch 503 forever", ["503:watch=true,every=1"], expect="failure", message="503", bound=8 + 10,
+             wait_timeout=8, sweep=1, quick=False, nodes="real",
+             why="the object is applied; the wait cannot watch and must give up by its deadline"),
     Scenario("reset forever", ["reset-before:every=1"], expect="failure", message="cannot reach", bound=8 + 10,
              sweep=1,
              why="before the server ever answered, connection errors get the 8 s first-contact budget"),
 ]
 
 
-def sts_definition(name, namespace):
+def sts_definition(name, namespace, nodes="kwok"):
     labels = {"app.kubernetes.io/name": name}
+    container = {"name": "db", "image": IMAGES[nodes]}
+    pod = {"containers": [container], "terminationGracePeriodSeconds": 0}
+    if nodes == "real":
+        container.update(command=["sleep", "3600"], imagePullPolicy="Never")
+    else:
+        pod.update(nodeSelector={"type": "kwok"}, tolerations=[
+            {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}])
     return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name, "namespace": namespace},
             "spec": {"replicas": 3, "serviceName": name, "podManagementPolicy": "OrderedReady",
                      "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "db", "image": IMAGE}]}}}}
+                                  "spec": pod}}}
 
 
 def run_module(args, timeout=180):
@@ -134,25 +153,23 @@ def run_playbook_task(args, tmp, timeout=180):
 def matches_definition(live, definition):
     spec, want = live.get("spec") or {}, definition["spec"]
     containers = (((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}])
+    wanted = want["template"]["spec"]["containers"][0]
     return (spec.get("replicas") == want["replicas"] and spec.get("selector") == want["selector"]
-            and spec.get("podManagementPolicy") == want["podManagementPolicy"]
-            and containers[0].get("image") == IMAGE and len(containers) == 1)
+            and spec.get("podManagementPolicy") == want["podManagementPolicy"] and len(containers) == 1
+            and all(containers[0].get(k) == v for k, v in wanted.items()))
 
 
 class Chaos:
-    def __init__(self, runs, seed, ansible=False):
-        self.runs, self.seed, self.ansible = runs, seed, ansible
+    def __init__(self, runs, seed, ansible=False, nodes=None):
+        self.runs, self.seed, self.ansible, self.nodes = runs, seed, ansible, nodes
         self.direct = K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=120)
         self.tmp = tempfile.mkdtemp(prefix="chaos-")
         self.log_path = os.path.join(self.tmp, "faults.jsonl")
         self.proxy = faultproxy.FaultProxy(KUBECONFIG, log_path=self.log_path).start()
         self.kubeconfig = self.proxy.write_kubeconfig(os.path.join(self.tmp, "kubeconfig"))
         self.namespace = "chaos-%s" % uuid.uuid4().hex[:6]
-        self.direct.create("v1", "Namespace", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": self.namespace, "annotations": {
-                "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
-                "scheduler.alpha.kubernetes.io/defaultTolerations":
-                    '[{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}]'}}})
+        self.direct.create("v1", "Namespace", None, {"apiVersion": "v1", "kind": "Namespace",
+                                                     "metadata": {"name": self.namespace}})
 
     def close(self):
         try:
@@ -163,7 +180,7 @@ class Chaos:
     def one(self, scenario, index):
         name = "c-%s-%d" % ("".join(c if c.isalnum() else "-" for c in scenario.name.lower()).strip("-")[:40], index)
         name = "-".join(filter(None, name.split("-")))
-        definition = sts_definition(name, self.namespace)
+        definition = sts_definition(name, self.namespace, self.nodes or scenario.nodes)
         args = {"definition": definition, "wait": True, "wait_timeout": scenario.wait_timeout,
                 "stall_timeout": 0, "kubeconfig": self.kubeconfig}
         before = len(self.proxy.faults_fired())
@@ -178,7 +195,8 @@ class Chaos:
         self.proxy.set_schedule(faultproxy.Schedule())
         fired = len(self.proxy.faults_fired()) - before
         outcome = {"scenario": scenario.name, "run": index, "seconds": round(elapsed, 2), "faults": fired,
-                   "failed": bool(result.get("failed")), "msg": (result.get("msg") or "")[:300]}
+                   "failed": bool(result.get("failed")), "msg": (result.get("msg") or "")[:300],
+                   "watch_resumes": result.get("watch_resumes", 0)}
         live = self.direct.get("apps/v1", "StatefulSet", name, self.namespace)
         half = False
         if not outcome["failed"]:
@@ -202,6 +220,9 @@ class Chaos:
             ok = (outcome["failed"] and scenario.message.lower() in outcome["msg"].lower()
                   and elapsed <= scenario.bound and not result.get("traceback"))
         ok = ok and not half and fired > 0 and not result.get("hung")
+        if scenario.resumes and not outcome["watch_resumes"]:
+            ok = False
+            outcome["note"] = "the wait never resumed a watch: the fault hit after the wait was over"
         if fired == 0:
             outcome["note"] = "the fault never fired"
         outcome["ok"] = ok
@@ -221,12 +242,12 @@ def percentile(values, fraction):
 
 
 def table(summary):
-    lines = ["| scenario | criterion | runs | succeeded | p50 s | p95 s | half-applied | rows lost |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | fault rule | pods | criterion | runs | succeeded | p50 s | p95 s | half-applied | rows lost |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in summary:
-        lines.append("| %s | %s | %d | %d | %.1f | %.1f | %d | %s |" % (
-            row["scenario"], row["criterion"], row["runs"], row["succeeded"], row["p50"], row["p95"],
-            row["half_applied"], row["rows_lost"]))
+        lines.append("| %s | `%s` | %s | %s | %d | %d | %.1f | %.1f | %d | %s |" % (
+            row["scenario"], " ".join(row["rules"]), row["nodes"], row["criterion"], row["runs"], row["succeeded"],
+            row["p50"], row["p95"], row["half_applied"], row["rows_lost"]))
     return "\n".join(lines)
 
 
@@ -237,6 +258,8 @@ def main(argv=None):
     parser.add_argument("--only", action="append", help="scenario name (repeatable)")
     parser.add_argument("--ansible", action="store_true", help="run the task through ansible-playbook")
     parser.add_argument("--results", default=RESULTS)
+    parser.add_argument("--nodes", choices=("kwok", "real"), default=os.environ.get("CHAOS_NODES") or None,
+                        help="run every scenario on these nodes (default: each scenario's own choice)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--quick", action="store_true", help="the `make test` subset (fewer scenarios)")
     args = parser.parse_args(argv)
@@ -245,7 +268,7 @@ def main(argv=None):
         for s in scenarios:
             print("%-20s %-40s %s" % (s.name, " ".join(s.rules), s.criterion()))
         return 0
-    chaos = Chaos(args.runs, args.seed, args.ansible)
+    chaos = Chaos(args.runs, args.seed, args.ansible, args.nodes)
     summary, details = [], []
     started = time.monotonic()
     try:
@@ -254,6 +277,7 @@ def main(argv=None):
             details += outcomes
             times = [o["seconds"] for o in outcomes]
             row = {"scenario": scenario.name, "rules": scenario.rules, "criterion": scenario.criterion(),
+                   "nodes": args.nodes or scenario.nodes,
                    "runs": len(outcomes), "succeeded": sum(o["ok"] for o in outcomes),
                    "p50": statistics.median(times), "p95": percentile(times, 0.95),
                    "half_applied": sum(o["half_applied"] for o in outcomes), "rows_lost": "n/a"}
@@ -268,11 +292,12 @@ def main(argv=None):
         chaos.close()
     print()
     print(table(summary))
-    print("\n%d scenarios x %d runs in %.0f s; fault log: %s" % (len(summary), args.runs,
-                                                                  time.monotonic() - started, chaos.log_path))
+    print("\n%d scenarios x %d runs (%s) in %.0f s; fault log: %s" % (
+        len(summary), args.runs, "ansible-playbook" if args.ansible else "module run directly",
+        time.monotonic() - started, chaos.log_path))
     os.makedirs(os.path.dirname(args.results), exist_ok=True)
     with open(args.results, "w") as f:
-        json.dump({"runs": args.runs, "seed": args.seed, "via": "ansible-playbook" if args.ansible else "module",
+        json.dump({"runs": args.runs, "seed": args.seed, "nodes": args.nodes, "via": "ansible-playbook" if args.ansible else "module",
                    "summary": summary, "details": details}, f, indent=1)
     return 0 if all(r["succeeded"] == r["runs"] for r in summary) else 1
 

@@ -347,7 +347,10 @@ class FaultProxy:
             _reset(h.connection)
             return
         if fault == "stall":
+            # Logged now, not when the answer comes: the client may give up (or exit) meanwhile.
+            self._log(h, is_watch, fault, None, "stalled %g s before forwarding" % rule.stall)
             time.sleep(rule.stall)
+            rule = None
         self._forward(h, body, is_watch, rule)
 
     def _forward(self, h, body, is_watch, rule):
@@ -372,7 +375,8 @@ class FaultProxy:
             return
         try:
             if fault == "reset-after":
-                response.read()
+                if not is_watch:  # a watch never ends by itself: its answer's headers are enough
+                    response.read()
                 self._log(h, is_watch, fault, response.status, "forwarded, then reset")
                 h.close_connection = True
                 _reset(h.connection)
