@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, ".collections"))
 sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, HERE)
 
 import faultproxy  # noqa: E402
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient  # noqa: E402
@@ -53,19 +54,23 @@ WAIT_TIMEOUT = 60
 
 class Scenario:
     def __init__(self, name, rules, expect="success", message=None, bound=None, wait_timeout=WAIT_TIMEOUT,
-                 quick=True, why="", sweep=5, resumes=False, nodes="kwok"):
+                 quick=True, why="", sweep=5, resumes=False, nodes="kwok", min_seconds=0):
         self.name, self.rules, self.expect, self.sweep, self.resumes = name, rules, expect, sweep, resumes
-        self.nodes = nodes
+        self.nodes, self.min_seconds = nodes, min_seconds
         self.message, self.bound, self.wait_timeout, self.quick, self.why = message, bound, wait_timeout, quick, why
 
     def criterion(self):
         if self.expect == "success":
-            return "task succeeds" + (", the wait resumed its watch" if self.resumes else "")
+            return "task succeeds" + (", the wait resumed its watch" if self.resumes else "") + (
+                ", waits >= %gs as told" % self.min_seconds if self.min_seconds else "")
         return "fails in <= %ds saying %r" % (self.bound, self.message)
 
 
 SCENARIOS = [
-    Scenario("429 Retry-After", ["429:every=3,limit=3"], why="throttling is transient"),
+    Scenario("429 Retry-After", ["429:every=3,limit=3"], why="throttling is transient", min_seconds=3 * 0.9),
+    Scenario("429 Retry-After date, server clock 1 h behind", ["429:every=3,limit=3,retry_after=date+2,skew=-3600"],
+             min_seconds=3 * 2 * 0.9,
+             why="an HTTP-date Retry-After is on the server's clock: wait until it relative to the Date header"),
     Scenario("500", ["500:every=3,limit=3"], why="a bare 500 is transient", quick=False),
     Scenario("503", ["503:every=3,limit=3"]),
     Scenario("504", ["504:every=3,limit=3"], quick=False),
@@ -107,14 +112,18 @@ def sts_definition(name, namespace, nodes="kwok"):
                                   "spec": pod}}}
 
 
+def module_command(args):
+    return [sys.executable, "-m", "ansible_collections.statefuldb.k8s.plugins.modules.statefulset",
+            json.dumps({"ANSIBLE_MODULE_ARGS": args})]
+
+
 def run_module(args, timeout=180):
     """Run the statefulset module as Ansible does on the target; (result dict, seconds)."""
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".collections"))
     started = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, "-m", "ansible_collections.statefuldb.k8s.plugins.modules.statefulset",
-                               json.dumps({"ANSIBLE_MODULE_ARGS": args})],
-                              capture_output=True, text=True, env=env, timeout=timeout, check=False)
+        proc = subprocess.run(module_command(args), capture_output=True, text=True, env=env, timeout=timeout,
+                              check=False)
     except subprocess.TimeoutExpired:
         return {"failed": True, "msg": "HUNG: no answer in %d s" % timeout, "hung": True}, time.monotonic() - started
     elapsed = time.monotonic() - started
@@ -162,7 +171,8 @@ def matches_definition(live, definition):
 class Chaos:
     def __init__(self, runs, seed, ansible=False, nodes=None):
         self.runs, self.seed, self.ansible, self.nodes = runs, seed, ansible, nodes
-        self.direct = K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=120)
+        self.collections = os.path.join(REPO, ".collections")
+        self.direct = K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=3600)
         self.tmp = tempfile.mkdtemp(prefix="chaos-")
         self.log_path = os.path.join(self.tmp, "faults.jsonl")
         self.proxy = faultproxy.FaultProxy(KUBECONFIG, log_path=self.log_path).start()
@@ -220,6 +230,9 @@ class Chaos:
             ok = (outcome["failed"] and scenario.message.lower() in outcome["msg"].lower()
                   and elapsed <= scenario.bound and not result.get("traceback"))
         ok = ok and not half and fired > 0 and not result.get("hung")
+        if scenario.min_seconds and elapsed < scenario.min_seconds:
+            ok = False
+            outcome["note"] = "retried sooner than Retry-After said (%.1fs < %gs)" % (elapsed, scenario.min_seconds)
         if scenario.resumes and not outcome["watch_resumes"]:
             ok = False
             outcome["note"] = "the wait never resumed a watch: the fault hit after the wait was over"
@@ -262,8 +275,12 @@ def main(argv=None):
                         help="run every scenario on these nodes (default: each scenario's own choice)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--quick", action="store_true", help="the `make test` subset (fewer scenarios)")
+    parser.add_argument("--restarts", action="store_true",
+                        help="also restart control-plane components (disturbs everyone on the cluster)")
+    parser.add_argument("--restarts-only", action="store_true", help="only the component restarts")
     args = parser.parse_args(argv)
-    scenarios = [s for s in SCENARIOS if (not args.only or s.name in args.only) and (s.quick or not args.quick)]
+    scenarios = [s for s in SCENARIOS if (not args.only or s.name in args.only) and (s.quick or not args.quick)
+                 and not args.restarts_only]
     if args.list:
         for s in scenarios:
             print("%-20s %-40s %s" % (s.name, " ".join(s.rules), s.criterion()))
@@ -288,6 +305,20 @@ def main(argv=None):
             for o in outcomes:
                 if not o["ok"]:
                     print("    run %d FAILED its criterion: %s" % (o["run"], json.dumps(o)), flush=True)
+        if args.restarts or args.restarts_only:
+            import chaos_restarts
+
+            restarts = chaos_restarts.Restarts(chaos, KUBECONFIG)
+            for title, component, trigger, kill, pause in chaos_restarts.SCENARIOS:
+                outcome = restarts.run(title, component, trigger, kill, pause)
+                details.append(outcome)
+                summary.append({"scenario": title, "rules": ["(restart %s)" % component],
+                                "criterion": "task succeeds; cluster healthy after", "nodes": "real", "runs": 1,
+                                "succeeded": int(outcome["ok"]), "p50": outcome["seconds"], "p95": outcome["seconds"],
+                                "half_applied": int(outcome["half_applied"]), "rows_lost": "n/a"})
+                print("%-20s %s in %.1fs (outage %ss)%s" % (
+                    title, "ok" if outcome["ok"] else "FAILED", outcome["seconds"], outcome.get("outage_seconds"),
+                    "" if outcome["ok"] else ": " + json.dumps(outcome)), flush=True)
     finally:
         chaos.close()
     print()

@@ -10,7 +10,8 @@ the faults under test are HTTP and TCP ones, not TLS ones.
 Faults, chosen per request by a seeded schedule of rules (every Nth matching request, by path
 regex, by verb, watch or not, at most ``limit`` times, with a probability):
 
-  429 / 500 / 503 / 504   a Status answer instead of forwarding (429 carries Retry-After)
+  429 / 500 / 503 / 504   a Status answer instead of forwarding (429 carries Retry-After: seconds,
+                          or with retry_after=date+N an HTTP-date on the server's clock, see skew)
   reset-before            the connection is reset after the request was read, before forwarding
   reset-after             the request is forwarded (so it takes effect), then the connection is reset
   stall                   the request waits ``stall`` seconds (default 5), then is forwarded
@@ -18,7 +19,8 @@ regex, by verb, watch or not, at most ``limit`` times, with a probability):
   watch-gone              a watch is forwarded, ended cleanly after its first chunk (or 1 s); the
                           next watch on that path is answered with a 410 Gone ERROR event, as an
                           API server does for a resourceVersion that compaction removed
-  date                    the answer's Date header is moved by ``skew`` seconds (default -86400)
+  date                    the answer's Date header is moved by ``skew`` seconds (default -86400);
+                          ``skew`` also sets the server clock of the status faults' Date/Retry-After
 
 Every request is logged as one JSON line (verb, path, watch, fault, status), so the same proxy is a
 request counter when given no rules.
@@ -57,7 +59,7 @@ class Rule:
     """One fault and when it fires: the ``first``-th matching request, then every ``every``-th after it."""
 
     def __init__(self, fault, every=1, first=1, path=None, verb=None, watch=None, limit=None, probability=None,
-                 retry_after=1, stall=5.0, skew=-86400.0):
+                 retry_after=1, stall=5.0, skew=None):
         if fault not in FAULTS:
             raise ValueError("fault %r: choose one of %s" % (fault, ", ".join(FAULTS)))
         if int(every) < 1 or int(first) < 1:
@@ -72,7 +74,12 @@ class Rule:
         self.watch_explicit = watch is not None
         self.limit = None if limit is None else int(limit)
         self.probability = None if probability is None else float(probability)
-        self.retry_after, self.stall, self.skew = retry_after, float(stall), float(skew)
+        # retry_after: seconds, or "date+N": an HTTP-date N seconds after the (skewed) server clock.
+        self.retry_after, self.stall = str(retry_after), float(stall)
+        if not re.fullmatch(r"(date\+)?\d+(\.\d+)?", self.retry_after):
+            raise ValueError("retry_after %r: seconds or date+SECONDS" % self.retry_after)
+        # skew: how far the server's clock (its Date header) is from ours; the date fault's default is a day behind.
+        self.skew = float(skew) if skew is not None else (-86400.0 if fault == "date" else 0.0)
         self.seen = 0
         self.fired = 0
 
@@ -335,9 +342,13 @@ class FaultProxy:
             h.send_response_only(code)
             h.send_header("Content-Type", "application/json")
             h.send_header("Content-Length", str(len(data)))
-            h.send_header("Date", formatdate(usegmt=True))
+            server_now = time.time() + rule.skew
+            h.send_header("Date", formatdate(server_now, usegmt=True))
             if code == 429:
-                h.send_header("Retry-After", str(rule.retry_after))
+                after = rule.retry_after
+                if after.startswith("date+"):
+                    after = formatdate(server_now + float(after[5:]), usegmt=True)
+                h.send_header("Retry-After", after)
             h.end_headers()
             h.wfile.write(data)
             return

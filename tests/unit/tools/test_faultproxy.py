@@ -182,6 +182,17 @@ def test_status_faults_answer_a_status_and_429_carries_retry_after(setup):
     assert len(api.seen) == 1  # the faulted requests never reached the server
 
 
+def test_retry_after_as_an_http_date_on_a_skewed_server_clock(setup):
+    _, proxy, _ = setup
+    proxy.set_schedule(fp.Schedule([fp.parse_rule("429:retry_after=date+3,skew=-3600")]))
+    _, response = request(proxy, "GET", "/api/v1/pods")
+    server_now = parsedate_to_datetime(response.getheader("Date")).timestamp()
+    retry_at = parsedate_to_datetime(response.getheader("Retry-After")).timestamp()
+    assert abs(server_now - (time.time() - 3600)) < 5 and retry_at - server_now == 3
+    with pytest.raises(ValueError, match="date\\+SECONDS"):
+        fp.parse_rule("429:retry_after=soon")
+
+
 def test_reset_before_never_reaches_the_server(setup):
     api, proxy, _ = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("reset-before")]))
