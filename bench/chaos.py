@@ -26,6 +26,7 @@ Component restarts (--restarts) stop and start control-plane processes: see tool
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -267,8 +268,17 @@ def early_retries(records, seconds):
 def percentile(values, fraction):
     if not values:
         return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
+    ordered = sorted(values)  # nearest rank
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+
+def summarize(results):
+    """The summary rows again from an earlier run's per-run details (the restarts keep their own rows)."""
+    rows = []
+    for row in results["summary"]:
+        times = [d["seconds"] for d in results["details"] if d["scenario"] == row["scenario"]]
+        rows.append(dict(row, p50=statistics.median(times), p95=percentile(times, 0.95)) if times else row)
+    return rows
 
 
 def table(summary):
@@ -295,7 +305,12 @@ def main(argv=None):
     parser.add_argument("--restarts", action="store_true",
                         help="also restart control-plane components (disturbs everyone on the cluster)")
     parser.add_argument("--restarts-only", action="store_true", help="only the component restarts")
+    parser.add_argument("--table-from", metavar="RESULTS_JSON", help="only print the table of an earlier run")
     args = parser.parse_args(argv)
+    if args.table_from:
+        with open(args.table_from) as f:
+            print(table(summarize(json.load(f))))
+        return 0
     scenarios = [s for s in SCENARIOS if (not args.only or s.name in args.only) and (s.quick or not args.quick)
                  and not args.restarts_only]
     if args.list:

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A fault-injecting proxy on loopback in front of the Kubernetes API server (stdlib only).
 
 Clients talk plain HTTP to 127.0.0.1:<port> (a kubeconfig from ``write_kubeconfig``); the proxy
