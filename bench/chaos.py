@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 sys.path.insert(0, HERE)
 
 import faultproxy  # noqa: E402
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient  # noqa: E402
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient, K8sError  # noqa: E402
 
 KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or next(
     (p for p in (os.path.join(REPO, ".localkube", "kubeconfig"), "/work/main/.localkube/kubeconfig")
@@ -185,8 +185,18 @@ class Chaos:
     def close(self):
         try:
             self.direct.delete("v1", "Namespace", self.namespace)
+        except K8sError as exc:  # the cluster went away under us: nothing left to clean
+            print("could not delete namespace %s: %s" % (self.namespace, exc), file=sys.stderr)
         finally:
             self.proxy.stop()
+
+    def check_cluster(self):
+        """Stop at once when the shared cluster was reset or stopped under this run (not a fault we injected)."""
+        try:
+            if self.direct.get("v1", "Namespace", self.namespace) is None:
+                raise ClusterGone("namespace %s disappeared: the cluster was reset under this run" % self.namespace)
+        except K8sError as exc:
+            raise ClusterGone("the cluster stopped answering directly (not through the proxy): %s" % exc)
 
     def one(self, scenario, index):
         name = "c-%s-%d" % ("".join(c if c.isalnum() else "-" for c in scenario.name.lower()).strip("-")[:40], index)
@@ -247,7 +257,15 @@ class Chaos:
         return outcome
 
     def scenario(self, scenario):
-        return [self.one(scenario, i) for i in range(self.runs)]
+        outcomes = []
+        for i in range(self.runs):
+            self.check_cluster()
+            outcomes.append(self.one(scenario, i))
+        return outcomes
+
+
+class ClusterGone(Exception):
+    pass
 
 
 def early_retries(records, seconds):
@@ -289,6 +307,14 @@ def table(summary):
             row["scenario"], " ".join(row["rules"]), row["nodes"], row["criterion"], row["runs"], row["succeeded"],
             row["p50"], row["p95"], row["half_applied"], row["rows_lost"]))
     return "\n".join(lines)
+
+
+def save(args, summary, details):
+    os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
+    with open(args.results, "w") as f:
+        json.dump({"runs": args.runs, "seed": args.seed, "nodes": args.nodes,
+                   "via": "ansible-playbook" if args.ansible else "module",
+                   "summary": summary, "details": details}, f, indent=1)
 
 
 def main(argv=None):
@@ -337,6 +363,7 @@ def main(argv=None):
             for o in outcomes:
                 if not o["ok"]:
                     print("    run %d FAILED its criterion: %s" % (o["run"], json.dumps(o)), flush=True)
+            save(args, summary, details)
         if args.restarts or args.restarts_only:
             import chaos_restarts
 
@@ -351,6 +378,10 @@ def main(argv=None):
                 print("%-20s %s in %.1fs (outage %ss)%s" % (
                     title, "ok" if outcome["ok"] else "FAILED", outcome["seconds"], outcome.get("outage_seconds"),
                     "" if outcome["ok"] else ": " + json.dumps(outcome)), flush=True)
+    except ClusterGone as exc:
+        print("STOPPED: %s; the scenarios finished so far are in %s" % (exc, args.results), flush=True)
+        save(args, summary, details)
+        return 2
     finally:
         chaos.close()
     print()
@@ -358,10 +389,7 @@ def main(argv=None):
     print("\n%d scenarios x %d runs (%s) in %.0f s; fault log: %s" % (
         len(summary), args.runs, "ansible-playbook" if args.ansible else "module run directly",
         time.monotonic() - started, chaos.log_path))
-    os.makedirs(os.path.dirname(args.results), exist_ok=True)
-    with open(args.results, "w") as f:
-        json.dump({"runs": args.runs, "seed": args.seed, "nodes": args.nodes, "via": "ansible-playbook" if args.ansible else "module",
-                   "summary": summary, "details": details}, f, indent=1)
+    save(args, summary, details)
     return 0 if all(r["succeeded"] == r["runs"] for r in summary) else 1
 
 
