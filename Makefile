@@ -19,6 +19,7 @@ help:
 	@echo "make cluster-down  stop it (state kept);  make cluster-reset  stop and delete its state"
 	@echo "make bench         side-by-side benchmarks (kubectl, kubernetes.core, this collection)"
 	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
+	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
