@@ -11,7 +11,7 @@ LOCALKUBE := python3 tools/localkube/localkube.py
 FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster clean \
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -22,6 +22,8 @@ help:
 	@echo "make bench         side-by-side benchmarks (kubectl, kubernetes.core, this collection)"
 	@echo "make core-matrix   unit tests + smoke on every ansible-core in tests/matrix (own venvs)"
 	@echo "make awx-surveys   regenerate awx/*.survey.json from the roles' argument specs"
+	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
+	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -86,6 +88,11 @@ demo: venv cluster
 
 bench: venv cluster
 	$(PY) bench/run.py
+
+# Fault-proxy scenarios (bench/chaos.py); CHAOS_RUNS=3 for a quick pass, CHAOS_ARGS=--quick for the
+# `make test` subset. Component restarts are separate (CHAOS_ARGS=--restarts): they disturb the cluster.
+chaos: venv cluster
+	$(PY) bench/chaos.py $(CHAOS_ARGS)
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench

@@ -27,6 +27,8 @@ gate awx-jobs bash tools/pytest-gate.sh tests/awx -m "not role_real"
 gate integration bash tools/pytest-gate.sh tests/integration
 gate ansible-core-matrix bash tools/core-matrix.sh
 gate molecule bash tools/molecule-all.sh
+# Every API fault of tools/faultproxy.py, 3 runs each, against the statefulset module (< 3 min).
+gate chaos-quick "$PY" bench/chaos.py --quick --runs 3 --results tests/output/chaos-quick.json
 
 echo
 echo "gates passed: ${passed[*]:-none}"

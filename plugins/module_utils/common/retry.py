@@ -100,19 +100,34 @@ def classify_status(status, message=""):
     return PERMANENT
 
 
-def parse_retry_after(value, now=None):
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+def _http_date(value):
+    """Seconds since the epoch of an HTTP date; None when absent or unreadable."""
+    when = parse_http_date(value) if value else None
+    return None if when is None else when.timestamp()
+
+
+def parse_retry_after(value, now=None, server_date=None):
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable.
+
+    An HTTP date is on the server's clock: it is measured from the answer's Date header
+    (``server_date``) when there is one, so a server whose clock is off by an hour is still waited
+    for as long as it asked, not zero seconds (or an hour).
+    """
     if value is None or value == "":
         return None
     try:
         return max(0.0, float(value))
     except (TypeError, ValueError):
         pass
-    when = parse_http_date(value)
+    when = _http_date(value)
     if when is None:
         return None
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
+    sent = _http_date(server_date)
+    if sent is not None:
+        now = sent
+    elif now is None:
+        now = time.time()
+    return max(0.0, when - now)
 
 
 class RetryPolicy:

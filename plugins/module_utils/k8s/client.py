@@ -263,7 +263,8 @@ class K8sClient:
             decoded = _decode(data)
             if status < 400:
                 return decoded
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(response.headers.get("Retry-After"),
+                                            server_date=response.headers.get("Date"))
             if retry and is_retryable_status(status, decoded) and self.policy.wait(
                     attempt, retry_after=retry_after, budget_end=deadline):
                 continue

@@ -4,6 +4,8 @@ import http.client
 import socket
 import ssl
 import threading
+import time
+from email.utils import formatdate
 
 import pytest
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, SSLError
@@ -58,6 +60,17 @@ def test_retry_after_in_seconds_or_as_a_date():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480) == 10.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490) == 0.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_retry_after_date_is_measured_on_the_servers_clock():
+    # make chaos, "429 Retry-After date, server clock 1 h behind": the date was compared with our
+    # clock, gave 0 s, and the client retried at once instead of waiting the 2 s asked for.
+    an_hour_ago = time.time() - 3600
+    value = formatdate(an_hour_ago + 2, usegmt=True)
+    assert parse_retry_after(value, server_date=formatdate(an_hour_ago, usegmt=True)) == 2.0
+    assert parse_retry_after(value) == 0.0  # no Date header: our clock is all there is
+    assert parse_retry_after(value, server_date="garbage") == 0.0
+    assert parse_retry_after("3", server_date=formatdate(an_hour_ago, usegmt=True)) == 3.0
 
 
 def test_wait_never_passes_the_deadline():

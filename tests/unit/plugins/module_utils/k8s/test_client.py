@@ -1,5 +1,6 @@
 """Auth resolution, the retry policy and error wording of the API client (no network)."""
 import os
+import time
 
 import pytest
 import yaml
@@ -91,6 +92,18 @@ def test_retries_then_succeeds(case, answers, requests):
 
 def test_retry_after_is_honoured():
     client, _pool, clock = make_client([FakeResponse(429, headers={"Retry-After": "2"}), FakeResponse(200)])
+    client.request("GET", "/api/v1/pods")
+    assert clock.slept == [2.0]
+
+
+def test_retry_after_date_is_read_against_the_servers_date_header():
+    # make chaos, "429 Retry-After date, server clock 1 h behind": retried at once before the fix.
+    from email.utils import formatdate
+
+    server_now = time.time() - 3600
+    client, _pool, clock = make_client([FakeResponse(429, headers={
+        "Retry-After": formatdate(server_now + 2, usegmt=True), "Date": formatdate(server_now, usegmt=True)}),
+        FakeResponse(200)])
     client.request("GET", "/api/v1/pods")
     assert clock.slept == [2.0]
 
