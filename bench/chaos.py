@@ -44,9 +44,7 @@ sys.path.insert(0, HERE)
 import faultproxy  # noqa: E402
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient, K8sError  # noqa: E402
 
-KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or next(
-    (p for p in (os.path.join(REPO, ".localkube", "kubeconfig"), "/work/main/.localkube/kubeconfig")
-     if os.path.exists(p)), os.path.join(REPO, ".localkube", "kubeconfig"))
+KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
 RESULTS = os.path.join(HERE, "results", "chaos.json")
 IMAGES = {"kwok": "registry.example/chaos:1",  # KWOK never pulls it
           "real": "localhost/statefuldb/tools:1"}  # preloaded on the kubelet nodes by localkube
@@ -227,7 +225,7 @@ class Chaos:
                 half = True
                 outcome["why_half"] = "live object differs from the definition or not Ready (ready=%s)" % ready
             else:
-                again, _ = run_module(dict(args, kubeconfig=KUBECONFIG, wait=False))
+                again, dummy = run_module(dict(args, kubeconfig=KUBECONFIG, wait=False))
                 if again.get("failed") or again.get("changed"):
                     half = True
                     outcome["why_half"] = "a direct re-apply reported changed=%s failed=%s" % (

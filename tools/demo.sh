@@ -14,8 +14,10 @@ case $flavor in
   *) echo "FLAVOR must be mariadb or mysql, not '$flavor'" >&2; exit 2 ;;
 esac
 ns=${DEMO_NAMESPACE:-demo-$flavor}
-kubectl=$(ls -d "$HOME"/.cache/statefuldb-localkube/*/bin/kubectl 2>/dev/null | head -1)
-kubectl=${kubectl:-kubectl}
+kubectl=kubectl
+for candidate in "$HOME"/.cache/statefuldb-localkube/*/bin/kubectl; do
+  [ -x "$candidate" ] && { kubectl=$candidate; break; }
+done
 
 .venv/bin/python - "$ns" <<'PY'
 import sys

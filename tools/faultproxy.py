@@ -124,7 +124,7 @@ class Rule:
 
 def parse_rule(text):
     """'503:every=3,verb=PATCH|POST,path=statefulsets,limit=2' -> Rule."""
-    fault, _, rest = text.partition(":")
+    fault, dummy, rest = text.partition(":")
     options = {}
     for item in filter(None, rest.split(",")):
         key, sep, value = item.partition("=")
@@ -450,7 +450,7 @@ def _shutdown(conn):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--kubeconfig", required=True, help="kubeconfig of the real API server (its credentials are used)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--rule", action="append", default=[], help="FAULT:every=N,first=N,path=RE,verb=A|B,limit=N")

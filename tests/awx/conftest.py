@@ -54,7 +54,7 @@ def admin_api():
 
 def _rbac_documents(namespace):
     with open(os.path.join(REPO, "awx", "rbac.yml")) as handle:
-        documents = [doc for doc in yaml.safe_load_all(handle) if doc]
+        documents = yaml.safe_load(handle)["items"]
     for doc in documents:
         doc["metadata"]["namespace"] = namespace
         for subject in doc.get("subjects", []):

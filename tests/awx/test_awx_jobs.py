@@ -82,8 +82,7 @@ def test_cloudsql_access_job(private_data_dir, admin_api, fake_api, gce_credenti
     runner = awx_job.run(private_data_dir, "cloudsql_access.yml")
     check_job(runner, private_data_dir, ["Authorize networks and set the SSL mode", "Ensure users", "Ensure databases",
                                          "Write the connection Secret"],
-              [k8s_credential["inputs"]["bearer_token"],
-                                             gce_credential["inputs"]["ssh_key_data"], password])
+              [k8s_credential["inputs"]["bearer_token"], gce_credential["inputs"]["ssh_key_data"], password])
     assert [(e["name"], e["value"]) for e in fake_api.authorized_networks(PROJECT, "awx-db")] == [
         ("office", "203.0.113.0/24")]
     # The Secret was written with the ServiceAccount's token (awx/rbac.yml allows secrets).

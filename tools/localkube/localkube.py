@@ -1087,9 +1087,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             ready = conds.get("Ready") == "True"
             real = item["metadata"]["name"] in [n.name for n in REAL_NODES]
             all_ok &= ready or not real
-            print("node %-19s %-9s %s, podCIDR %s" % (item["metadata"]["name"], "Ready" if ready else "NotReady",
-                                                    "kubelet" if real else "KWOK (fake)",
-                                                    item.get("spec", {}).get("podCIDR")))
+            print("node %-19s %-9s %s, podCIDR %s" % (
+                item["metadata"]["name"], "Ready" if ready else "NotReady", "kubelet" if real else "KWOK (fake)",
+                item.get("spec", {}).get("podCIDR")))
     print("bin dir: %s" % binaries)
     print("kubeconfig: %s" % KUBECONFIG)
     print("cluster: %s" % ("healthy" if all_ok else "NOT healthy (run: python3 tools/localkube/localkube.py up)"))

@@ -113,7 +113,7 @@ def replicas_error(value, field, minimum=0):
 def label_key_error(key, field):
     if not isinstance(key, str) or not key:
         return "%s: label keys must be non-empty strings, got %s" % (field, _shown(key))
-    prefix, _, name = key.rpartition("/")
+    prefix, dummy, name = key.rpartition("/")
     if prefix and dns1123_subdomain_error(prefix, field):
         return ("%s: label key %s has an invalid prefix (a DNS subdomain such as example.com)"
                 % (field, _shown(key)))

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC3028  # HOSTNAME (the pod name) comes from the kubelet, not the shell
 # Init container of every mysql_cluster pod (POSIX sh; runs as root in the server's own image).
 # It replaces the image's entrypoint script, so the same pod spec starts the official mariadb and
 # mysql images and the locally built Debian ones:

@@ -58,8 +58,9 @@ def bad_gcp(fake_api, service_account, tls_material):
             "service_account_file": service_account["path"], "api_endpoint": fake_api.base_url,
             "wait_timeout": 600}
 
-# Where the shared cluster's kubeconfig lives (this checkout's, else the main checkout's).
-CLUSTER_KUBECONFIGS = [os.path.join(REPO, ".localkube", "kubeconfig"), "/work/main/.localkube/kubeconfig"]
+
+# The local cluster's kubeconfig (tools/localkube writes it into this checkout).
+CLUSTER_KUBECONFIGS = [os.path.join(REPO, ".localkube", "kubeconfig")]
 
 
 def run_playbook(tasks, **kwargs):

@@ -72,7 +72,7 @@ def _assert_role_failure(case_id, expect, record):
 def mysql_cluster_runs(k8s_target):
     base = {"mysql_cluster_namespace": k8s_target.namespace, "mysql_cluster_kubeconfig": k8s_target.kubeconfig,
             "mysql_cluster_wait_timeout": 600, "mysql_cluster_name": "badinput"}
-    cases = [{"id": case_id, "vars": dict(base, **extra)} for case_id, extra, _ in MYSQL_CLUSTER_CASES]
+    cases = [{"id": case_id, "vars": dict(base, **extra)} for case_id, extra, dummy in MYSQL_CLUSTER_CASES]
     # The reachability probe: a member nothing answers for (a closed loopback port).
     cases.append({"id": "unreachable-members", "tasks_from": "reach.yml", "vars": dict(
         base, mysql_cluster_connect="address", mysql_cluster_connect_timeout=2,
@@ -137,7 +137,7 @@ def cloudsql_access_runs(fake_api, bad_gcp):
             "cloudsql_access_ssl_mode": "ENCRYPTED_ONLY", "cloudsql_access_secret_name": "",
             "cloudsql_access_verify_connection": False}
     cases = []
-    for case_id, extra, _ in CLOUDSQL_ACCESS_CASES:
+    for case_id, extra, dummy in CLOUDSQL_ACCESS_CASES:
         merged = dict(base, **extra)
         merged = {k: v for k, v in merged.items() if v is not None}
         cases.append({"id": case_id, "vars": merged})

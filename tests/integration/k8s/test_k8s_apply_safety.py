@@ -77,6 +77,13 @@ class DateSkewProxy:
         self.server.server_close()
 
 
+
+def with_options(base, **changes):
+    """A copy of the task options ``base`` with ``changes`` applied."""
+    options = dict(base)
+    options.update(changes)
+    return options
+
 def cm_task(namespace, value):
     return {"name": "configmap", "register": "out", "statefuldb.k8s.resource": {
         "namespace": namespace,
@@ -115,12 +122,12 @@ def test_another_managers_replicas_fail_without_force_and_are_taken_with_it(play
     other.patch("apps/v1", "StatefulSet", "db", namespace,
                 {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": namespace},
                  "spec": {"replicas": 2}}, patch_type="apply", field_manager="hpa-like-autoscaler", force=True)
-    refused = only_result(playbook([sts_task(namespace, **dict(base, replicas=3))]))
+    refused = only_result(playbook([sts_task(namespace, **with_options(base, replicas=3))]))
     assert refused.get("failed") is True
     assert "hpa-like-autoscaler" in refused["msg"] and ".spec.replicas" in refused["msg"]
     assert "force: true" in refused["msg"]
     assert apps.read_namespaced_stateful_set("db", namespace).spec.replicas == 2
-    forced = only_result(playbook([sts_task(namespace, force=True, **dict(base, replicas=3))]))
+    forced = only_result(playbook([sts_task(namespace, force=True, **with_options(base, replicas=3))]))
     assert forced["changed"] is True
     assert apps.read_namespaced_stateful_set("db", namespace).spec.replicas == 3
 
@@ -128,7 +135,7 @@ def test_another_managers_replicas_fail_without_force_and_are_taken_with_it(play
 def test_adding_a_label_keeps_the_selector(playbook, namespace, apps):
     base = {"image": "registry.example/mariadb:11.4", "replicas": 1, "wait": False, "labels": {"app": "db"}}
     assert only_result(playbook([sts_task(namespace, **base)]))["changed"] is True
-    more = only_result(playbook([sts_task(namespace, **dict(base, labels={"app": "db", "team": "data"}))]))
+    more = only_result(playbook([sts_task(namespace, **with_options(base, labels={"app": "db", "team": "data"}))]))
     assert more.get("failed") is not True, more.get("msg")
     live = apps.read_namespaced_stateful_set("db", namespace)
     assert live.spec.selector.match_labels == {"app": "db"}

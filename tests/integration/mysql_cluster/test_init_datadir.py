@@ -60,7 +60,7 @@ class Server:
             "skip_networking = ON", "log_bin = mysql-bin", ""]))
         self.proc = subprocess.Popen(["mariadbd", "--defaults-file=%s" % extra], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        for _ in range(100):
+        for dummy in range(100):
             if self.sql("SELECT 1", check=False).returncode == 0:
                 return
             subprocess.run(["sleep", "0.1"], check=True)

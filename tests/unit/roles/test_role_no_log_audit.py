@@ -18,8 +18,7 @@ NOT_SECRET = {
 def walk(options, path):
     for name, spec in (options or {}).items():
         yield "%s.%s" % (path, name), name, spec or {}
-        for sub in walk((spec or {}).get("options"), "%s.%s" % (path, name)):
-            yield sub
+        yield from walk((spec or {}).get("options"), "%s.%s" % (path, name))
 
 
 CASES = []

@@ -59,7 +59,7 @@ def test_probability_is_seeded_so_a_run_can_be_replayed():
 
 def test_first_rule_that_fires_wins_but_every_rule_counts_the_request():
     schedule = fp.Schedule([fp.Rule("503", every=2, limit=1), fp.Rule("429", every=2)])
-    chosen = [getattr(schedule.decide("GET", "/x", False), "fault", None) for _ in range(4)]
+    chosen = [getattr(schedule.decide("GET", "/x", False), "fault", None) for dummy in range(4)]
     # Both rules are due on requests 1 and 3; the first listed wins while its limit lasts, and a
     # shadowed rule does not use up its own limit.
     assert chosen == ["503", None, "429", None]
@@ -170,22 +170,22 @@ def test_no_rules_forwards_and_logs_every_request(setup):
 
 
 def test_status_faults_answer_a_status_and_429_carries_retry_after(setup):
-    api, proxy, _ = setup
+    api, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("429:limit=1,retry_after=2"), fp.parse_rule("504:limit=1")]))
-    _, first = request(proxy, "GET", "/api/v1/pods")
+    dummy, first = request(proxy, "GET", "/api/v1/pods")
     assert first.status == 429 and first.getheader("Retry-After") == "2"
     assert json.loads(first.read())["reason"] == "TooManyRequests"
-    _, second = request(proxy, "GET", "/api/v1/pods")
+    dummy, second = request(proxy, "GET", "/api/v1/pods")
     assert second.status == 504
-    _, third = request(proxy, "GET", "/api/v1/pods")
+    dummy, third = request(proxy, "GET", "/api/v1/pods")
     assert third.status == 200
     assert len(api.seen) == 1  # the faulted requests never reached the server
 
 
 def test_retry_after_as_an_http_date_on_a_skewed_server_clock(setup):
-    _, proxy, _ = setup
+    dummy, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("429:retry_after=date+3,skew=-3600")]))
-    _, response = request(proxy, "GET", "/api/v1/pods")
+    dummy, response = request(proxy, "GET", "/api/v1/pods")
     server_now = parsedate_to_datetime(response.getheader("Date")).timestamp()
     retry_at = parsedate_to_datetime(response.getheader("Retry-After")).timestamp()
     assert abs(server_now - (time.time() - 3600)) < 5 and retry_at - server_now == 3
@@ -194,7 +194,7 @@ def test_retry_after_as_an_http_date_on_a_skewed_server_clock(setup):
 
 
 def test_reset_before_never_reaches_the_server(setup):
-    api, proxy, _ = setup
+    api, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("reset-before")]))
     with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected)):
         request(proxy, "PATCH", "/apis/apps/v1/namespaces/a/statefulsets/x", body=b'{"a": 1}')
@@ -202,7 +202,7 @@ def test_reset_before_never_reaches_the_server(setup):
 
 
 def test_reset_after_takes_effect_and_the_answer_is_lost(setup):
-    api, proxy, _ = setup
+    api, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("reset-after:verb=PATCH")]))
     with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected)):
         request(proxy, "PATCH", "/apis/apps/v1/namespaces/a/statefulsets/x", body=b'{"a": 1}')
@@ -210,25 +210,25 @@ def test_reset_after_takes_effect_and_the_answer_is_lost(setup):
 
 
 def test_stall_delays_then_forwards(setup):
-    api, proxy, _ = setup
+    api, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("stall:stall=0.5")]))
     started = time.monotonic()
-    _, response = request(proxy, "GET", "/api/v1/pods")
+    dummy, response = request(proxy, "GET", "/api/v1/pods")
     assert response.status == 200 and time.monotonic() - started >= 0.5
 
 
 def test_date_is_rewritten(setup):
-    _, proxy, _ = setup
+    dummy, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("date:skew=-86400")]))
-    _, response = request(proxy, "GET", "/api/v1/pods")
+    dummy, response = request(proxy, "GET", "/api/v1/pods")
     skew = parsedate_to_datetime(response.getheader("Date")).timestamp() - time.time()
     assert -86400 - 5 < skew < -86400 + 5
 
 
 def test_watch_reset_cuts_the_stream_with_a_reset(setup):
-    _, proxy, _ = setup
+    dummy, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("watch-reset")]))
-    _, response = request(proxy, "GET", "/api/v1/pods?watch=1")
+    dummy, response = request(proxy, "GET", "/api/v1/pods?watch=1")
     assert response.status == 200
     with pytest.raises((ConnectionResetError, http.client.IncompleteRead, http.client.HTTPException)):
         while response.read(1):
@@ -236,15 +236,15 @@ def test_watch_reset_cuts_the_stream_with_a_reset(setup):
 
 
 def test_watch_gone_ends_the_stream_and_the_resume_gets_410(setup):
-    api, proxy, _ = setup
+    api, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("watch-gone:limit=1")]))
-    _, response = request(proxy, "GET", "/api/v1/pods?watch=1&resourceVersion=1")
+    dummy, response = request(proxy, "GET", "/api/v1/pods?watch=1&resourceVersion=1")
     lines = response.read().splitlines()  # a clean end after the first event
     assert len(lines) == 1 and json.loads(lines[0])["type"] == "ADDED"
-    _, resumed = request(proxy, "GET", "/api/v1/pods?watch=1&resourceVersion=0")
+    dummy, resumed = request(proxy, "GET", "/api/v1/pods?watch=1&resourceVersion=0")
     event = json.loads(resumed.read())
     assert event["type"] == "ERROR" and event["object"]["code"] == 410
-    _, third = request(proxy, "GET", "/api/v1/pods?watch=1&resourceVersion=0")
+    dummy, third = request(proxy, "GET", "/api/v1/pods?watch=1&resourceVersion=0")
     assert json.loads(third.read(200).splitlines()[0])["type"] == "ADDED"  # only one 410 per drop
     assert sum(1 for s in api.seen if "watch=1" in s[1]) == 2
 
@@ -260,7 +260,7 @@ def test_upstream_down_answers_502(tmp_path):
                                 "users": [{"name": "u", "user": {}}]}))
     proxy = fp.FaultProxy(str(path)).start()
     try:
-        _, response = request(proxy, "GET", "/api/v1/pods")
+        dummy, response = request(proxy, "GET", "/api/v1/pods")
         assert response.status == 502
     finally:
         proxy.stop()

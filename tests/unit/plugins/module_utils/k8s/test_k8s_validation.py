@@ -139,8 +139,8 @@ def _sts(**extra):
      "volume_claim_templates[0].storage_class"),
     (_sts(image="mariadb 10"), "image"),
     (_sts(labels={"tier": 1}), "labels.tier"),
-    (_sts(image=None, template={"spec": {"containers": [{"name": "db", "image": "x",
-                                                          "resources": {"requests": {"memory": "much"}}}]}}),
+    (_sts(image=None, template={"spec": {"containers": [
+        {"name": "db", "image": "x", "resources": {"requests": {"memory": "much"}}}]}}),
      "resources.requests.memory"),
     (_sts(definition={"apiVersion": "apps/v1", "kind": None}), "definition.kind"),
 ])
