@@ -77,12 +77,12 @@ class DateSkewProxy:
         self.server.server_close()
 
 
-
 def with_options(base, **changes):
     """A copy of the task options ``base`` with ``changes`` applied."""
     options = dict(base)
     options.update(changes)
     return options
+
 
 def cm_task(namespace, value):
     return {"name": "configmap", "register": "out", "statefuldb.k8s.resource": {
