@@ -5,7 +5,20 @@ import sys
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 (the matrix runs 2.16+): AnsibleModule reads basic._ANSIBLE_ARGS
+    import contextlib
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        args = dict({"_ansible_remote_tmp": "/tmp", "_ansible_keep_remote_files": False}, **(args or {}))
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 # The Kubernetes fakes live beside the module_utils tests.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "module_utils", "k8s"))
