@@ -12,8 +12,10 @@ export K8S_AUTH_KUBECONFIG=${K8S_AUTH_KUBECONFIG:-$root/.localkube/kubeconfig}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 ansible-galaxy collection build --output-path "$work" . >/dev/null || exit 1
-ansible-galaxy collection install --offline -p "$work/collections" "$work"/statefuldb-k8s-*.tar.gz >/dev/null 2>&1 || exit 1
+# Only the temporary path counts: with the checkout's .collections (or any other copy) on the
+# path, ansible-galaxy would call the collection installed already and install nothing.
 export ANSIBLE_COLLECTIONS_PATH="$work/collections"
+ansible-galaxy collection install --offline --force -p "$work/collections" "$work"/statefuldb-k8s-*.tar.gz >/dev/null 2>&1 || exit 1
 # The scenario must see the installed copy, not this checkout.
 found=$(ansible-galaxy collection list statefuldb.k8s --format json 2>/dev/null)
 case $found in
