@@ -159,7 +159,13 @@ def k8s_target():
         core.create_namespaced_config_map(name, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="canary"),
                                                                    data={"a": "b"}))
         yield K8sTarget(kubeconfig, name, api=api)
-        core.delete_namespace(name)
+        # A fresh client: the cluster may have been reset (new CA) by a later test; its namespace is
+        # then gone already.
+        try:
+            client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig)).delete_namespace(name)
+        except client.exceptions.ApiException as exc:
+            if exc.status != 404:
+                raise
         return
     recorder = Recorder()
     thread = threading.Thread(target=recorder.serve_forever, daemon=True)
