@@ -23,10 +23,10 @@ KUBECONFIG = os.environ.get("STATEFULDB_SMOKE_KUBECONFIG") or os.path.join(REPO,
 BIN = os.path.dirname(sys.executable)
 
 
-def reachable_or_skip():
-    """An API client for the cluster, or skip naming why it cannot be reached."""
+def reachable_or_fail():
+    """An API client for the cluster, or a failure naming why it cannot be reached."""
     if not os.path.exists(KUBECONFIG):
-        pytest.skip("no cluster: %s does not exist (start one with `make cluster`)" % KUBECONFIG)
+        pytest.fail("no cluster: %s does not exist (start one with `make cluster`)" % KUBECONFIG)
     import urllib3
     from kubernetes import client, config
 
@@ -35,8 +35,7 @@ def reachable_or_skip():
     try:
         client.VersionApi(api).get_code(_request_timeout=5)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        # Only a connection that cannot be made is a skip; an answer (401, 403, 500...) fails the test.
-        pytest.skip("cluster not reachable through %s: %s" % (KUBECONFIG, str(exc).splitlines()[0][:200]))
+                pytest.fail("cluster not reachable through %s: %s" % (KUBECONFIG, str(exc).splitlines()[0][:200]))
     return api
 
 
@@ -44,7 +43,7 @@ def reachable_or_skip():
 def namespace():
     from kubernetes import client
 
-    api = reachable_or_skip()
+    api = reachable_or_fail()
     core = client.CoreV1Api(api)
     name = "smoke-%s" % uuid.uuid4().hex[:8]
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))

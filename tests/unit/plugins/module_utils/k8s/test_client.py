@@ -375,7 +375,7 @@ def test_a_real_certificate_that_does_not_verify_fails_at_once(tmp_path):
     import http.server
 
     if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a self-signed certificate")
+        pytest.fail("openssl is needed to make a self-signed certificate (make system-deps installs it)")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
                    check=True, capture_output=True)
