@@ -35,7 +35,7 @@ def reachable_or_fail():
     try:
         client.VersionApi(api).get_code(_request_timeout=5)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-                pytest.fail("cluster not reachable through %s: %s" % (KUBECONFIG, str(exc).splitlines()[0][:200]))
+        pytest.fail("cluster not reachable through %s: %s" % (KUBECONFIG, str(exc).splitlines()[0][:200]))
     return api
 
 
