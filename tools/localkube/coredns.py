@@ -14,7 +14,7 @@ nothing is forwarded off the machine.
 """
 from __future__ import annotations
 
-import os
+from nodes import write_if_changed
 
 
 def corefile(listen_ip: str, health_port: int, ready_port: int, kubeconfig: str) -> str:
@@ -35,18 +35,7 @@ def corefile(listen_ip: str, health_port: int, ready_port: int, kubeconfig: str)
 
 def write_corefile(path: str, listen_ip: str, health_port: int, ready_port: int, kubeconfig: str) -> bool:
     """Write the Corefile; True when it changed (CoreDNS is then restarted)."""
-    text = corefile(listen_ip, health_port, ready_port, kubeconfig)
-    try:
-        with open(path) as f:
-            if f.read() == text:
-                return False
-    except OSError:
-        pass
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return True
+    return write_if_changed(path, corefile(listen_ip, health_port, ready_port, kubeconfig))
 
 
 def command_line(binary: str, corefile_path: str) -> list[str]:

@@ -775,17 +775,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         ok = states[name][0]
         if ok:
             continue
-        pid = running_pid(name)
-        if pid is not None:
-            # Alive but not answering: give it its full start-up time before replacing it.
-            try:
-                wait_healthy(name)
-                continue
-            except LocalkubeError:
-                log("%s (pid %d) is not healthy; restarting it" % (name, pid))
-                stop(name)
-        log("starting %s" % name)
-        start(name, binaries)
+        if not start_unless_recovering(name, binaries):
+            continue
         started.append(name)
         # etcd and the apiserver gate everything else; the rest start together.
         if name in ("etcd", "kube-apiserver"):
@@ -921,6 +912,23 @@ def nodes_pending(binaries: str) -> list[str]:
     return reasons
 
 
+def start_unless_recovering(name: str, binaries: str) -> bool:
+    """Start an unhealthy component; True when it was (re)started, False when it recovered by itself.
+
+    A process that is alive but not answering gets its full start-up time before it is replaced."""
+    pid = running_pid(name)
+    if pid is not None:
+        try:
+            wait_healthy(name)
+            return False
+        except LocalkubeError:
+            log("%s (pid %d) is not healthy; restarting it" % (name, pid))
+            stop(name)
+    log("starting %s" % name)
+    start(name, binaries)
+    return True
+
+
 def ensure_started(names: list[str], binaries: str) -> list[str]:
     """Start the named components that are not healthy (waiting out a live but slow one first),
     then wait until all are healthy. Returns those started."""
@@ -928,16 +936,8 @@ def ensure_started(names: list[str], binaries: str) -> list[str]:
     for name in names:
         if healthy(name)[0]:
             continue
-        pid = running_pid(name)
-        if pid is not None:
-            try:
-                wait_healthy(name)
-                continue
-            except LocalkubeError:
-                log("%s (pid %d) is not healthy; restarting it" % (name, pid))
-                stop(name)
-        log("starting %s" % name)
-        start(name, binaries)
+        if not start_unless_recovering(name, binaries):
+            continue
         started.append(name)
     for name in started:
         took = wait_healthy(name)

@@ -65,7 +65,7 @@ class Layout:
         return "%s-%s" % (kind, self.name)
 
 
-def _write(path: str, text: str, dry_run: bool = False) -> bool:
+def write_if_changed(path: str, text: str, dry_run: bool = False) -> bool:
     """Write if different; True when the file changed (or would change, with dry_run)."""
     try:
         with open(path) as f:
@@ -236,7 +236,7 @@ def prepare(node: Layout, pki: dict[str, str], sandbox_image: str, pod_cidr: str
     if dry_run:
         missing_cgroup = any(not os.path.isdir(m + node.cgroup) for m in v1_hierarchies())
         for name, path, text in node_files(node, pki, sandbox_image, pod_cidr):
-            if _write(path, text, dry_run=True):
+            if write_if_changed(path, text, dry_run=True):
                 changed.append(name)
         return changed + (["cgroup"] if missing_cgroup else [])
     for d in (node.dir, node.containerd_root, node.containerd_state, node.cni_conf_dir, node.cni_data_dir,
@@ -244,7 +244,7 @@ def prepare(node: Layout, pki: dict[str, str], sandbox_image: str, pod_cidr: str
         os.makedirs(d, exist_ok=True)
     ensure_cgroup(node)
     for name, path, text in node_files(node, pki, sandbox_image, pod_cidr):
-        if _write(path, text):
+        if write_if_changed(path, text):
             changed.append(name)
     return changed
 
@@ -328,7 +328,7 @@ def import_images(node: Layout, images: list[tuple[str, str]]) -> list[str]:
             raise NodeError("importing %s (%s) into %s failed: %s" % (ref, tar, node.name, proc.stderr.strip()[-500:]))
         done[ref] = stamp
         imported.append(ref)
-        _write(node.imported, json.dumps(done, indent=1, sort_keys=True) + "\n")
+        write_if_changed(node.imported, json.dumps(done, indent=1, sort_keys=True) + "\n")
     return imported
 
 
