@@ -9,13 +9,13 @@ Runs on the local control plane (tools/localkube), in its own namespaces, and me
 4. A 200-replica Parallel StatefulSet: API requests made while waiting (compared with 20 replicas, to
    show they do not grow with the pod count) and the waiting module's peak memory.
 
-Requests are counted by a loopback HTTP proxy in front of the API server: every tool gets a
-kubeconfig pointing at http://127.0.0.1:<port>; the proxy forwards to the real API server over TLS
-with the admin credentials and records each request. Nothing leaves 127.0.0.1.
+Requests are counted by tools/faultproxy.py with no fault rules, on loopback in front of the API
+server: every tool gets a kubeconfig pointing at http://127.0.0.1:<port>; the proxy forwards to the
+real API server over TLS with the admin credentials and logs each request under the current phase's
+label. Nothing leaves 127.0.0.1.
 
 Usage: .venv/bin/python bench/k8s_bench.py   (prints a markdown table, writes bench/results/k8s.json)
 """
-import http.server
 import json
 import os
 import shutil
@@ -32,9 +32,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, ".collections"))
+sys.path.insert(0, os.path.join(REPO, "tools"))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".collections"))
 
 from conftest import run_playbook  # noqa: E402  (the tests' real ansible-playbook runner)
+from faultproxy import FaultProxy  # noqa: E402
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient  # noqa: E402
 
 KUBECONFIG = os.path.join(REPO, ".localkube", "kubeconfig")
@@ -49,90 +51,6 @@ def kubectl_path():
         if line.startswith("bin dir:"):
             return os.path.join(line.split(":", 1)[1].strip(), "kubectl")
     raise SystemExit("localkube status does not print the bin dir; is the cluster up? (make cluster)")
-
-
-# -- counting proxy -------------------------------------------------------------------------------
-class CountingProxy:
-    """HTTP on 127.0.0.1 -> HTTPS to the API server, counting requests under the current label."""
-
-    def __init__(self, upstream):
-        self.upstream = upstream
-        self.label = "idle"
-        self.requests = []
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _forward(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                with proxy.lock:
-                    proxy.requests.append((proxy.label, self.command, self.path.split("?")[0],
-                                           "watch=" in self.path))
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection", "content-length", "accept-encoding")}
-                headers.update(proxy.upstream._headers())
-                if self.headers.get("Content-Type"):
-                    headers["Content-Type"] = self.headers["Content-Type"]
-                if self.headers.get("Accept"):
-                    headers["Accept"] = self.headers["Accept"]
-                try:
-                    response = proxy.upstream.pool.request(
-                        self.command, proxy.upstream.host + self.path, body=body, headers=headers,
-                        preload_content=False, retries=False, timeout=None)
-                except Exception as exc:  # upstream down: answer like a gateway would
-                    self.send_response(502)
-                    data = json.dumps({"message": str(exc)}).encode()
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                self.send_response_only(response.status)  # the API server's own Date header is kept
-                for key, value in response.headers.items():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                try:
-                    for chunk in response.stream(65536, decode_content=False):
-                        if chunk:
-                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                            self.wfile.flush()
-                    self.wfile.write(b"0\r\n\r\n")
-                    self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-                finally:
-                    response.release_conn()
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def count(self, label, predicate=None):
-        with self.lock:
-            return len([r for r in self.requests if r[0] == label and (predicate is None or predicate(r))])
-
-    def paths(self, label):
-        with self.lock:
-            return ["%s %s%s" % (r[1], r[2], " (watch)" if r[3] else "") for r in self.requests if r[0] == label]
-
-    def kubeconfig(self, directory):
-        path = os.path.join(directory, "proxy-kubeconfig")
-        with open(path, "w") as f:
-            json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "bench",
-                       "clusters": [{"name": "bench", "cluster": {"server": "http://127.0.0.1:%d" % self.port}}],
-                       "users": [{"name": "bench", "user": {}}],
-                       "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": "bench"}}]}, f)
-        return path
 
 
 # -- manifests and tasks -----------------------------------------------------------------------------
@@ -174,9 +92,9 @@ def core_tasks(name, namespace, replicas=3, wait=False, policy="OrderedReady", s
 class Bench:
     def __init__(self):
         self.direct = K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=600)
-        self.proxy = CountingProxy(K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=600))
+        self.proxy = FaultProxy(KUBECONFIG).start()
         self.tmp = tempfile.mkdtemp(prefix="k8s-bench-")
-        self.proxy_kubeconfig = self.proxy.kubeconfig(self.tmp)
+        self.proxy_kubeconfig = self.proxy.write_kubeconfig(os.path.join(self.tmp, "proxy-kubeconfig"))
         self.kubectl = kubectl_path()
         self.namespaces = []
         self.env = {"K8S_AUTH_KUBECONFIG": self.proxy_kubeconfig, "HOME": self.tmp,
@@ -197,6 +115,7 @@ class Bench:
     def cleanup(self):
         for name in self.namespaces:
             self.direct.delete("v1", "Namespace", name)
+        self.proxy.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def play(self, label, tasks, **kwargs):
@@ -204,7 +123,7 @@ class Bench:
         started = time.monotonic()
         run = run_playbook(tasks, env=self.env, **kwargs)
         took = time.monotonic() - started
-        self.proxy.label = "idle"
+        self.proxy.label = None
         if run.rc != 0:
             raise SystemExit("playbook %s failed:\n%s\n%s" % (label, run.stdout[-4000:], run.stderr[-2000:]))
         return run, took
@@ -215,7 +134,7 @@ class Bench:
         proc = subprocess.run([self.kubectl, "--kubeconfig", self.proxy_kubeconfig] + args, input=stdin,
                               capture_output=True, text=True, env=dict(os.environ, HOME=self.tmp), check=False)
         took = time.monotonic() - started
-        self.proxy.label = "idle"
+        self.proxy.label = None
         if proc.returncode != 0:
             raise SystemExit("kubectl %s failed: %s" % (args, proc.stderr))
         return proc, took
@@ -311,23 +230,29 @@ class Bench:
                 "core_requests": self.proxy.count("ten-core") / rounds}
 
     # 4 ------------------------------------------------------------------------------------------
-    def big_wait(self, replicas, with_core=False):
-        ns = self.namespace("big%d" % replicas)
+    def _play_measuring_rss(self, label, tasks):
+        """Run ``tasks`` with the module's Python wrapped to record its peak RSS: (run, seconds, peak kB)."""
         wrapper = self._rss_wrapper()
-        label = "big-ours-%d" % replicas
         env_backup = dict(self.env)
         self.env["ANSIBLE_PYTHON_INTERPRETER"] = wrapper
         try:
-            run, took = self.play(label, ours_tasks("big", ns, replicas, wait=True, policy="Parallel", service=False))
+            run, took = self.play(label, tasks)
         finally:
             self.env = env_backup
         with open(wrapper + ".rss") as f:
             peak_kb = max(int(line) for line in f if line.strip())
         os.unlink(wrapper + ".rss")
+        return run, took, peak_kb
+
+    def big_wait(self, replicas, with_core=False):
+        ns = self.namespace("big%d" % replicas)
+        label = "big-ours-%d" % replicas
+        run, took, peak_kb = self._play_measuring_rss(
+            label, ours_tasks("big", ns, replicas, wait=True, policy="Parallel", service=False))
         result = run.results[0]
         out = {"replicas": replicas, "requests_total": self.proxy.count(label),
                "requests_while_waiting": waiting_requests(self.proxy.paths(label)),
-               "watch_requests": self.proxy.count(label, lambda r: r[3]),
+               "watch_requests": self.proxy.count(label, lambda r: r["watch"]),
                "wait_seconds": result["wait_seconds"], "task_seconds": round(took, 1),
                "peak_rss_mb": round(peak_kb / 1024.0, 1), "paths": self.proxy.paths(label)}
         self.direct.delete("v1", "Namespace", ns)
@@ -335,17 +260,9 @@ class Bench:
 
     def big_wait_core(self, replicas):
         ns = self.namespace("bigcore%d" % replicas)
-        wrapper = self._rss_wrapper()
         label = "big-core-%d" % replicas
-        env_backup = dict(self.env)
-        self.env["ANSIBLE_PYTHON_INTERPRETER"] = wrapper
-        try:
-            run, took = self.play(label, core_tasks("big", ns, replicas, wait=True, policy="Parallel", service=False))
-        finally:
-            self.env = env_backup
-        with open(wrapper + ".rss") as f:
-            peak_kb = max(int(line) for line in f if line.strip())
-        os.unlink(wrapper + ".rss")
+        run, took, peak_kb = self._play_measuring_rss(
+            label, core_tasks("big", ns, replicas, wait=True, policy="Parallel", service=False))
         out = {"replicas": replicas, "requests_total": self.proxy.count(label), "task_seconds": round(took, 1),
                "peak_rss_mb": round(peak_kb / 1024.0, 1)}
         self.direct.delete("v1", "Namespace", ns)

@@ -22,8 +22,8 @@ regex, by verb, watch or not, at most ``limit`` times, with a probability):
   date                    the answer's Date header is moved by ``skew`` seconds (default -86400);
                           ``skew`` also sets the server clock of the status faults' Date/Retry-After
 
-Every request is logged as one JSON line (verb, path, watch, fault, status), so the same proxy is a
-request counter when given no rules.
+Every request is logged as one JSON line (verb, path, watch, fault, status, and the caller's current
+``label``), so the same proxy is a request counter when given no rules (bench/k8s_bench.py).
 
     python3 tools/faultproxy.py --kubeconfig .localkube/kubeconfig --port 18443 \\
         --rule '503:every=3,verb=PATCH' --rule 'watch-reset:limit=2' --seed 7 --log faults.jsonl
@@ -252,6 +252,7 @@ class FaultProxy:
         self.log_file = open(log_path, "a") if log_path else None
         self.records = []
         self.seq = 0
+        self.label = None  # set by a caller counting requests per phase (bench/k8s_bench.py)
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -307,10 +308,23 @@ class FaultProxy:
                       "path": handler.path.split("?")[0], "watch": is_watch, "fault": fault, "status": status}
             if note:
                 record["note"] = note
+            if self.label is not None:
+                record["label"] = self.label
             self.records.append(record)
             if self.log_file:
                 self.log_file.write(json.dumps(record) + "\n")
                 self.log_file.flush()
+
+    def count(self, label, predicate=None):
+        """Requests logged under ``label`` (and matching ``predicate(record)``)."""
+        with self.log_lock:
+            return len([r for r in self.records if r.get("label") == label and (predicate is None or predicate(r))])
+
+    def paths(self, label):
+        """``VERB /path`` of each request logged under ``label``, watches marked."""
+        with self.log_lock:
+            return ["%s %s%s" % (r["verb"], r["path"], " (watch)" if r["watch"] else "")
+                    for r in self.records if r.get("label") == label]
 
     def faults_fired(self):
         with self.log_lock:

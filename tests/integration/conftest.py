@@ -45,6 +45,22 @@ def k8s_client(kubeconfig):
     return config.new_client_from_config(config_file=kubeconfig)
 
 
+@pytest.fixture
+def core(k8s_client):
+    """CoreV1Api of the local control plane."""
+    from kubernetes import client
+
+    return client.CoreV1Api(k8s_client)
+
+
+@pytest.fixture
+def apps(k8s_client):
+    """AppsV1Api of the local control plane."""
+    from kubernetes import client
+
+    return client.AppsV1Api(k8s_client)
+
+
 def _fresh_namespace(k8s_client, request, annotations):
     from kubernetes import client
 

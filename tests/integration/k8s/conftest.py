@@ -8,20 +8,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
-def core(k8s_client):
-    from kubernetes import client
-
-    return client.CoreV1Api(k8s_client)
-
-
-@pytest.fixture
-def apps(k8s_client):
-    from kubernetes import client
-
-    return client.AppsV1Api(k8s_client)
-
-
-@pytest.fixture
 def discovery_api(k8s_client):
     from kubernetes import client
 

@@ -1,80 +1,22 @@
 """Issue 11 against the real API server: force, changed behind a Date-skewing proxy, the selector, claims.
 
-The proxy is a loopback HTTP server in this test that forwards every request to the API server (with
-the kubeconfig's credentials) and rewrites the response's Date header, as nginx in front of an API
-server with a skewed clock would. It also counts the requests.
+The proxy is tools/faultproxy.py on loopback: it forwards every request to the API server (with the
+kubeconfig's credentials) and rewrites the response's Date header, as nginx in front of an API
+server with a skewed clock would.
 """
-import email.utils
-import http.server
 import os
-import threading
-import time
+import sys
 
 import pytest
-import urllib3
-import yaml
 from k8s_helpers import only_result, sts_task
 
-HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "date", "keep-alive"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools"))
+from faultproxy import FaultProxy, Rule, Schedule  # noqa: E402
 
 
-class DateSkewProxy:
-    def __init__(self, k8s_client, skew):
-        cfg = k8s_client.configuration
-        self.upstream = cfg.host.rstrip("/")
-        self.headers = {}
-        token = (cfg.api_key or {}).get("authorization") or (cfg.api_key or {}).get("BearerToken")
-        if token:
-            self.headers["Authorization"] = token if token.startswith("Bearer") else "Bearer " + token
-        self.pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=cfg.ssl_ca_cert,
-                                        cert_file=cfg.cert_file, key_file=cfg.key_file)
-        self.skew = skew
-        self.requests = []
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _forward(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                headers.update(proxy.headers)
-                proxy.requests.append((self.command, self.path.split("?")[0]))
-                answer = proxy.pool.request(self.command, proxy.upstream + self.path, body=body, headers=headers,
-                                            preload_content=True, redirect=False, retries=False)
-                data = answer.data
-                self.send_response_only(answer.status)
-                for key, value in answer.headers.items():
-                    if key.lower() not in HOP_HEADERS:
-                        self.send_header(key, value)
-                self.send_header("Date", email.utils.formatdate(time.time() + proxy.skew, usegmt=True))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def kubeconfig(self, directory):
-        path = os.path.join(directory, "proxy-kubeconfig")
-        with open(path, "w") as f:
-            yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "proxy",
-                            "clusters": [{"name": "proxy", "cluster": {
-                                "server": "http://127.0.0.1:%d" % self.server.server_address[1]}}],
-                            "users": [{"name": "proxy", "user": {}}],
-                            "contexts": [{"name": "proxy", "context": {"cluster": "proxy", "user": "proxy"}}]}, f)
-        return path
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+def date_skewing_proxy(kubeconfig, skew):
+    """tools/faultproxy.py forwarding every request and moving every answer's Date header by ``skew`` s."""
+    return FaultProxy(kubeconfig, Schedule([Rule("date", every=1, skew=skew)])).start()
 
 
 def with_options(base, **changes):
@@ -91,11 +33,11 @@ def cm_task(namespace, value):
 
 
 @pytest.mark.parametrize("skew", [10, -10])
-def test_every_change_applied_behind_a_proxy_with_a_skewed_date(playbook, namespace, core, k8s_client, tmp_path,
+def test_every_change_applied_behind_a_proxy_with_a_skewed_date(playbook, namespace, core, kubeconfig, tmp_path,
                                                                 skew):
-    proxy = DateSkewProxy(k8s_client, skew)
+    proxy = date_skewing_proxy(kubeconfig, skew)
     try:
-        config = proxy.kubeconfig(str(tmp_path))
+        config = proxy.write_kubeconfig(str(tmp_path / "proxy-kubeconfig"))
         steps = [("1", True), ("2", True), ("2", False), ("3", True), ("3", False), ("1", True)]
         for value, expected in steps:
             result = only_result(playbook([cm_task(namespace, value)], kubeconfig=config))
@@ -109,8 +51,9 @@ def test_every_change_applied_behind_a_proxy_with_a_skewed_date(playbook, namesp
         for replicas, expected in ((2, True), (2, False)):
             step = sts_task(namespace, image="registry.example/mariadb:11.4", replicas=replicas, wait=False)
             assert only_result(playbook([step], kubeconfig=config))["changed"] is expected
+        assert proxy.faults_fired(), "the proxy never rewrote a Date header"
     finally:
-        proxy.close()
+        proxy.stop()
 
 
 def test_another_managers_replicas_fail_without_force_and_are_taken_with_it(playbook, namespace, apps, kubeconfig):

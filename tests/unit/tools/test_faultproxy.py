@@ -169,6 +169,22 @@ def test_no_rules_forwards_and_logs_every_request(setup):
     assert lines[0]["verb"] == "GET" and lines[0]["path"] == "/api/v1/pods" and lines[0]["fault"] is None
 
 
+def test_requests_are_counted_per_label_as_the_benchmark_counts_them(setup):
+    api, proxy, tmp = setup
+    proxy.label = "noop"
+    for path in ("/api/v1/pods", "/api/v1/pods?watch=1&timeoutSeconds=1"):
+        conn, response = request(proxy, "GET", path)
+        response.read()
+        conn.close()
+    proxy.label = None
+    conn, response = request(proxy, "GET", "/api/v1/services")
+    response.read()
+    assert proxy.count("noop") == 2
+    assert proxy.count("noop", lambda r: r["watch"]) == 1
+    assert proxy.paths("noop") == ["GET /api/v1/pods", "GET /api/v1/pods (watch)"]
+    assert len(proxy.records) == 3 and "label" not in proxy.records[-1]  # outside every phase: logged, no label
+
+
 def test_status_faults_answer_a_status_and_429_carries_retry_after(setup):
     api, proxy, dummy = setup
     proxy.set_schedule(fp.Schedule([fp.parse_rule("429:limit=1,retry_after=2"), fp.parse_rule("504:limit=1")]))
