@@ -18,9 +18,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 SCRIPT = os.path.join(REPO, "roles", "mysql_cluster", "files", "init-datadir.sh")
 PASSWORD = "p'a\"s\\s w$rd`x`"  # quotes, backslash, space, shell metacharacters
 
-pytestmark = pytest.mark.skipif(not (shutil.which("mariadbd") and shutil.which("mariadb-install-db")
-                                     and os.geteuid() == 0),
-                                reason="needs Debian's mariadb-server and root (the init container runs as root)")
+
+
+@pytest.fixture(autouse=True)
+def _server_and_root():
+    """`make test` installs Debian's mariadb-server and runs as root (the init container does): without
+    them this test fails rather than skip, so a missing install step cannot pass unnoticed."""
+    assert shutil.which("mariadbd") and shutil.which("mariadb-install-db"), "needs Debian's mariadb-server (make system-deps)"
+    assert os.geteuid() == 0, "needs root, as the init container runs"
 
 
 @pytest.fixture
