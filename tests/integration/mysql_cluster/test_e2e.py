@@ -9,8 +9,9 @@ the cluster's DNS inside the pod; scale 3 -> 5 -> 3 with the claims kept; delete
 restarts the container): one run reports and heals both, after checking the source; teardown
 keeps the data, and a re-deploy at 4 members brings the old rows back and re-attaches the claim
 of ordinal 3 (same UID, its data). Every assertion reads the real state: the API for objects,
-SQL on the servers for data. What does not depend on the flavor (check mode, the port-forward
-connection mode, the re-run after healing) runs once, on MariaDB 11.8, to keep `make test` short.
+SQL on the servers for data. The port-forward connection mode runs for every flavor (it verifies
+replication through the forwarded ports); what does not depend on the flavor (check mode, the re-run
+after healing) runs once, on MariaDB 11.8, to keep `make test` short.
 """
 import os
 import subprocess
