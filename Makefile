@@ -11,7 +11,7 @@ LOCALKUBE := python3 tools/localkube/localkube.py
 FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos clean \
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-role clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -93,6 +93,10 @@ bench: venv cluster
 # `make test` subset. Component restarts are separate (CHAOS_ARGS=--restarts): they disturb the cluster.
 chaos: venv cluster
 	$(PY) bench/chaos.py $(CHAOS_ARGS)
+
+# The mysql_cluster role re-run under API faults on real pods (CHAOS_ROLE_RUNS per scenario, default 3).
+chaos-role: venv cluster
+	$(PY) bench/chaos_role.py
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench
