@@ -104,16 +104,16 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
-
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     APPLY_ARG_SPEC,
     AUTH_ARG_SPEC,
+    K8sModule,
+    exit_with,
     fail,
     make_client,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
     DefinitionError,
     build_headless_service,
@@ -178,15 +178,12 @@ def main():
             if outcome.recreated:
                 result["recreated"] = True
         result["changed"] = outcome.changed
-        if module._diff and outcome.diff:
-            result["diff"] = outcome.diff
         if params["state"] == "present":
             result["pods"] = endpoint_pods(client, name, namespace, params["cluster_domain"])
             result["dns_names"] = [p["dns_name"] for p in result["pods"]]
     except K8sError as exc:
         fail(module, exc, fields=getattr(exc, "fields", None) or [])
-    result["api_requests"] = client.request_count
-    module.exit_json(**result)
+    exit_with(module, client, result, outcome.diff)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     APPLY_ARG_SPEC,
     AUTH_ARG_SPEC,
     K8sModule,
+    exit_with,
     fail,
     make_client,
     secret_object_values,
@@ -152,11 +153,12 @@ def main():
     except K8sError as exc:
         fail(module, exc, fields=getattr(exc, "fields", None) or [])
     result = {"changed": any(r["changed"] for r in results), "results": results,
-              "result": results[0]["result"] if results else {}, "api_requests": client.request_count}
-    if module._diff and diffs:
-        result["diff"] = diffs[0] if len(diffs) == 1 else {
+              "result": results[0]["result"] if results else {}}
+    diff = None
+    if diffs:
+        diff = diffs[0] if len(diffs) == 1 else {
             "before": [d["before"] for d in diffs], "after": [d["after"] for d in diffs]}
-    module.exit_json(**result)
+    exit_with(module, client, result, diff)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,11 @@ def fail(module, exc, **extra):
         result["status"] = exc.status
     result.update(extra)
     module.fail_json(**result)
+
+
+def exit_with(module, client, result, diff=None):
+    """exit_json with the task's request count, and ``diff`` when diff mode asks for it."""
+    result["api_requests"] = client.request_count
+    if module._diff and diff:
+        result["diff"] = diff
+    module.exit_json(**result)
