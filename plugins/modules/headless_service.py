@@ -112,7 +112,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     fail,
     make_client,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
     DefinitionError,

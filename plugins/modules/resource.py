@@ -70,7 +70,7 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
     APPLY_ARG_SPEC,

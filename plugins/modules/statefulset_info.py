@@ -92,7 +92,7 @@ api_requests:
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import AUTH_ARG_SPEC, fail, make_client
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import _vct_essentials
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import vct_essentials
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
     ordinal_range,
@@ -21,8 +21,8 @@ def storage_growth(desired, current):
 
     None when the templates differ in anything else (names, access modes, class, a smaller size).
     """
-    wanted = _vct_essentials((desired.get("spec") or {}).get("volumeClaimTemplates"))
-    live = _vct_essentials((current.get("spec") or {}).get("volumeClaimTemplates"))
+    wanted = vct_essentials((desired.get("spec") or {}).get("volumeClaimTemplates"))
+    live = vct_essentials((current.get("spec") or {}).get("volumeClaimTemplates"))
     if len(wanted) != len(live):
         return None
     grown = []

@@ -13,12 +13,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import service
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
-    NOT_READ,
-    ImmutableFieldError,
-    make_diff,
-    result_view,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import NOT_READ, ImmutableFieldError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.claims import (
     claims_left_by,
     claims_of,
@@ -30,6 +25,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.claims import (
     wait_claims_gone,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import make_diff, result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
     DefinitionError,
     absent_claim_hints,

@@ -7,12 +7,8 @@ adds its own decisions on top (claims, scaling, teardown order, waits) in lifecy
 """
 from __future__ import annotations
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
-    NOT_READ,
-    ImmutableFieldError,
-    apply_object,
-    make_diff,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import NOT_READ, ImmutableFieldError, apply_object
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import make_diff
 
 
 class ApplyOptions:

@@ -230,3 +230,27 @@ def test_our_own_replicas_only_manager_is_not_a_conflict():
 def test_force_defaults_to_false_in_every_applying_module():
     from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import APPLY_ARG_SPEC
     assert APPLY_ARG_SPEC["force"]["default"] is False
+
+
+# -- replicas back and forth between our two field managers: changed only when the count changes ------
+def test_replicas_back_and_forth_is_changed_only_when_the_count_changes():
+    cluster = live_from_options({"app": "db"})  # the full apply owns replicas: 1
+    full = params(image="mariadb:11", labels={"app": "db"}, replicas=1)
+    steps = [(params(replicas=1), False),  # the replicas-only manager takes a share of the same value
+             (params(replicas=3), True), (params(replicas=3), False), (params(replicas=1), True),
+             (full, False),  # the full apply takes replicas back from our replicas-only manager: same value
+             (full, False), (params(replicas=1), False)]
+    seen = []
+    for task, _expected in steps:
+        outcome = ensure_present(cluster, options(task), False)
+        seen.append(outcome.changed)
+        assert cluster.objects[("StatefulSet", "ns", "db")]["spec"]["replicas"] == task["replicas"]
+        if not outcome.changed:
+            assert outcome.diff == {"before": {}, "after": {}}
+    assert seen == [expected for _task, expected in steps]
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_replicas_only_handover_is_no_change_in_check_mode_either(check_mode):
+    cluster = live_from_options({"app": "db"})
+    assert ensure_present(cluster, options(params(replicas=1)), check_mode).changed is False
