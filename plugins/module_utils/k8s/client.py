@@ -35,11 +35,9 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import
     exception_chain,
     parse_retry_after,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import (
-    HAS_KUBERNETES,
-    HAS_YAML,
-    resolve_configuration,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import resolve_configuration
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.connection import make_pool
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.kubeconfig import HAS_KUBERNETES, HAS_YAML
 # The error classes are imported from here by the other k8s module_utils and the modules.
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import (
     K8sApiError,
@@ -86,7 +84,7 @@ class K8sClient:
         self.configuration = configuration
         self.host = configuration.host.rstrip("/")
         self.policy = policy or RetryPolicy(timeout)
-        self.pool = pool if pool is not None else self._make_pool(configuration)
+        self.pool = pool if pool is not None else make_pool(configuration)
         self.request_count = 0
         self.last_status = None
         self.last_headers = {}
@@ -99,36 +97,6 @@ class K8sClient:
     @classmethod
     def from_auth(cls, auth, timeout=DEFAULT_TIMEOUT):
         return cls(resolve_configuration(auth), timeout=timeout)
-
-    @staticmethod
-    def _make_pool(config):
-        import ssl
-
-        pool_args = {
-            "cert_reqs": ssl.CERT_REQUIRED if config.verify_ssl else ssl.CERT_NONE,
-            "ca_certs": config.ssl_ca_cert,
-            "cert_file": config.cert_file,
-            "key_file": config.key_file,
-            "retries": False,
-            "maxsize": 4,
-        }
-        if getattr(config, "ca_cert_data", None):
-            pool_args["ca_cert_data"] = config.ca_cert_data
-        if getattr(config, "assert_hostname", None) is not None:
-            pool_args["assert_hostname"] = config.assert_hostname
-        # SNI and the name the certificate must carry, on the direct and every proxied path alike.
-        if getattr(config, "tls_server_name", None):
-            pool_args["server_hostname"] = config.tls_server_name
-        if not config.verify_ssl:
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        proxy = getattr(config, "proxy", None)
-        if proxy and proxy.lower().startswith("socks"):
-            from urllib3.contrib.socks import SOCKSProxyManager  # config.check_proxy made sure PySocks is there
-
-            return SOCKSProxyManager(proxy, **pool_args)
-        if proxy:
-            return urllib3.ProxyManager(proxy, proxy_headers=getattr(config, "proxy_headers", None), **pool_args)
-        return urllib3.PoolManager(**pool_args)
 
     def _headers(self, content_type=None, accept="application/json"):
         # A header dict that can repeat a name: one Impersonate-Group header per group, as kubectl sends.

@@ -13,7 +13,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import (
     K8sError,
     missing_libraries,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import kubeconfig_secret_values
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.kubeconfig import kubeconfig_secret_values
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import url_error
 
 # Pairs one-to-one with plugins/doc_fragments/k8s_auth.py. Env names are the ones AWX's
