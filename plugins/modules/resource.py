@@ -73,11 +73,9 @@ api_requests:
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
-    APPLY_ARG_SPEC,
-    AUTH_ARG_SPEC,
-    K8sModule,
     exit_with,
     fail,
+    k8s_module,
     make_client,
     secret_object_values,
 )
@@ -114,9 +112,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         namespace=dict(type="str"),
     )
-    spec.update(AUTH_ARG_SPEC)
-    spec.update(APPLY_ARG_SPEC)
-    module = K8sModule(argument_spec=spec, supports_check_mode=True, secret_values=secret_values)
+    module = k8s_module(spec, apply=True, secret_values=secret_values)
     params = module.params
     try:
         objects = load_definitions(params["definition"])

@@ -214,15 +214,7 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
-    APPLY_ARG_SPEC,
-    AUTH_ARG_SPEC,
-    WAIT_ARG_SPEC,
-    K8sModule,
-    exit_with,
-    fail,
-    make_client,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import exit_with, fail, k8s_module, make_client
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import DefinitionError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import (
@@ -252,14 +244,11 @@ def argument_spec():
         recreate=dict(type="str", choices=["never", "orphan"], default="never"),
         delete_pvcs=dict(type="bool", default=False),
     )
-    spec.update(AUTH_ARG_SPEC)
-    spec.update(WAIT_ARG_SPEC)
-    spec.update(APPLY_ARG_SPEC)
     return spec
 
 
 def main():
-    module = K8sModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = k8s_module(argument_spec(), apply=True, wait=True)
     try:
         options = StatefulSetOptions.from_params(module.params)
     except DefinitionError as exc:

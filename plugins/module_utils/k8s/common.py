@@ -51,6 +51,11 @@ APPLY_ARG_SPEC = {
     "force": {"type": "bool", "default": False},
 }
 
+# Pairs with plugins/doc_fragments/k8s_dns.py.
+DNS_ARG_SPEC = {
+    "cluster_domain": {"type": "str", "default": "cluster.local"},
+}
+
 
 def secret_object_values(objects):
     """The values of Secret objects (as given and in their other encoding) for a module's no-log list."""
@@ -94,6 +99,19 @@ class K8sModule(AnsibleModule):
     def _log_invocation(self):
         self._register_secret_values()
         super()._log_invocation()
+
+
+def k8s_module(spec, apply=False, wait=False, dns=False, **kwargs):
+    """The K8sModule of a Kubernetes module: its own options plus the shared ones it documents, check mode on.
+
+    ``apply`` / ``wait`` / ``dns`` add the options of the k8s_apply / k8s_wait / k8s_dns doc fragments;
+    the auth options (k8s_auth) are always there.
+    """
+    spec = dict(spec)
+    for wanted, shared in ((True, AUTH_ARG_SPEC), (wait, WAIT_ARG_SPEC), (apply, APPLY_ARG_SPEC), (dns, DNS_ARG_SPEC)):
+        if wanted:
+            spec.update(shared)
+    return K8sModule(argument_spec=spec, supports_check_mode=True, **kwargs)
 
 
 def auth_params(params):
