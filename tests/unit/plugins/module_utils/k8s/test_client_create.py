@@ -109,3 +109,98 @@ def test_created_by_ignores_server_defaults_but_not_rewritten_values():
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"p": "x"}}
     stored = {"metadata": {"managedFields": [{"manager": "statefuldb", "operation": "Update"}]}, "data": {"p": "eA=="}}
     assert created_by(stored, secret, "statefuldb") is False
+
+
+# -- end to end over sockets: tools/faultproxy.py resets the connection after forwarding the POST ------------
+class ConfigMapApi:
+    """A small API server over HTTP: POST creates a ConfigMap (409 AlreadyExists when it exists), GET reads it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        from urllib.parse import parse_qs, urlsplit
+
+        self.objects, self.posts = {}, 0
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                api.posts += 1
+                sent = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                url = urlsplit(self.path)
+                manager = (parse_qs(url.query).get("fieldManager") or [self.headers["User-Agent"].split("/")[0]])[0]
+                name = sent["metadata"]["name"]
+                if name in api.objects:
+                    return self.answer(409, dict(EXISTS, message='configmaps "%s" already exists' % name))
+                sent["metadata"].update(namespace="ns", uid="uid-%d" % api.posts,
+                                        managedFields=[{"manager": manager, "operation": "Update", "apiVersion": "v1"}])
+                api.objects[name] = sent
+                return self.answer(201, sent)
+
+            def do_GET(self):
+                name = urlsplit(self.path).path.rsplit("/", 1)[1]
+                if name not in api.objects:
+                    return self.answer(404, {"kind": "Status", "reason": "NotFound", "code": 404})
+                return self.answer(200, api.objects[name])
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def kubeconfig(self, directory):
+        path = str(directory / "upstream")
+        with open(path, "w") as f:
+            json.dump({"current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                       "clusters": [{"name": "c", "cluster": {
+                           "server": "http://127.0.0.1:%d" % self.server.server_address[1]}}],
+                       "users": [{"name": "u", "user": {}}]}, f)
+        return path
+
+
+@pytest.fixture
+def behind_faultproxy(tmp_path):
+    import importlib.util
+    import os
+
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.connection import ConnectionSettings
+
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
+    spec = importlib.util.spec_from_file_location("faultproxy", os.path.join(repo, "tools", "faultproxy.py"))
+    faultproxy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(faultproxy)
+    api = ConfigMapApi()
+    schedule = faultproxy.Schedule([faultproxy.parse_rule("reset-after:verb=POST,limit=1")])
+    proxy = faultproxy.FaultProxy(api.kubeconfig(tmp_path), schedule).start()
+    k8s = K8sClient(ConnectionSettings("http://127.0.0.1:%d" % proxy.port), policy=RetryPolicy(20))
+    yield api, proxy, k8s
+    proxy.stop()
+    api.server.shutdown()
+
+
+def test_a_post_reset_after_it_was_forwarded_creates_once_and_succeeds(behind_faultproxy):
+    api, proxy, k8s = behind_faultproxy
+    created = k8s.create("v1", "ConfigMap", "ns", BODY, field_manager="statefuldb")
+    assert api.posts == 2 and list(api.objects) == ["cfg"]  # the first POST took effect, the resend got 409
+    assert created["metadata"]["uid"] == "uid-1" and k8s.last_status == 201
+    assert [(r["verb"], r["fault"]) for r in proxy.records][:2] == [("POST", "reset-after"), ("POST", None)]
+
+
+def test_behind_faultproxy_an_object_someone_else_made_still_fails(behind_faultproxy):
+    api, _proxy, k8s = behind_faultproxy
+    api.objects["cfg"] = dict(live(manager="kubectl-create"), data={"a": "theirs"})
+    with pytest.raises(K8sApiError) as caught:
+        k8s.create("v1", "ConfigMap", "ns", BODY, field_manager="statefuldb")
+    assert caught.value.status == 409 and api.objects["cfg"]["data"] == {"a": "theirs"}
