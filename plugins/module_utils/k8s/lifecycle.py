@@ -76,12 +76,12 @@ class StatefulSetOptions:
                       delete_pvcs=params.get("delete_pvcs"))
         if params.get("state", "present") == "present":
             desired = build_statefulset(params)
-            rebuild = None
-            if selector_is_derived(params):
-                def rebuild(live_selector):
-                    return build_statefulset(params, live_selector=live_selector)
+
+            def rebuild(live_selector):
+                return build_statefulset(params, live_selector=live_selector)
             meta = desired["metadata"]
-            return cls(meta["name"], meta["namespace"], desired=desired, rebuild=rebuild, **common)
+            return cls(meta["name"], meta["namespace"], desired=desired,
+                       rebuild=rebuild if selector_is_derived(params) else None, **common)
         for field in ("name", "namespace"):
             error = dns1123_label_error(params[field], field)
             if error:

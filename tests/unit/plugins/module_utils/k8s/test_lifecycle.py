@@ -69,8 +69,9 @@ def test_gone_statefulset_claims_are_narrowed_by_the_selector_and_templates():
     cluster = kept_data_cluster()
     cluster.add(claim("data-db-2", {"app": "someone-else"}))
     cluster.add(claim("logs-db-0", {"app": "db"}))
-    outcome = ensure_absent(cluster, options(params(state="absent", delete_pvcs=True, labels={"app": "db"},
-                                                   volume_claim_templates=[{"name": "data", "size": "1Gi"}])), False)
+    task = params(state="absent", delete_pvcs=True, labels={"app": "db"},
+                  volume_claim_templates=[{"name": "data", "size": "1Gi"}])
+    outcome = ensure_absent(cluster, options(task), False)
     assert outcome.pvcs_deleted == ["data-db-0", "data-db-1"]
     assert names(cluster, "PersistentVolumeClaim") == ["data-db-2", "data-other-0", "data-x-db-0", "logs-db-0"]
 

@@ -62,7 +62,7 @@ def steps(cluster):
             out.append("apply %s%s" % (kwargs["field_manager"], " dry-run" if kwargs["dry_run"] else ""))
         elif name == "delete":
             out.append("delete %s %s%s" % (args[1], kwargs.get("propagation_policy") or "",
-                                            " dry-run" if kwargs.get("dry_run") else ""))
+                                           " dry-run" if kwargs.get("dry_run") else ""))
         elif name == "wait":
             out.append("wait " + args[0])
     return out
