@@ -20,6 +20,7 @@ extends_documentation_fragment:
   - statefuldb.k8s.attributes
   - statefuldb.k8s.attributes.changes
   - statefuldb.k8s.k8s_apply
+  - statefuldb.k8s.k8s_dns
 options:
   state:
     description: V(present) applies the Service, V(absent) deletes it.
@@ -56,10 +57,6 @@ options:
     type: str
     choices: [never, orphan]
     default: never
-  cluster_domain:
-    description: Cluster DNS domain used to build the DNS names.
-    type: str
-    default: cluster.local
 """
 
 EXAMPLES = r"""
@@ -104,16 +101,9 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
-
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import exit_with, fail, k8s_module, make_client
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
-    APPLY_ARG_SPEC,
-    AUTH_ARG_SPEC,
-    fail,
-    make_client,
-)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
     DefinitionError,
     build_headless_service,
@@ -147,11 +137,8 @@ def main():
         publish_not_ready_addresses=dict(type="bool", default=True),
         definition=dict(type="raw"),
         recreate=dict(type="str", choices=["never", "orphan"], default="never"),
-        cluster_domain=dict(type="str", default="cluster.local"),
     )
-    spec.update(AUTH_ARG_SPEC)
-    spec.update(APPLY_ARG_SPEC)
-    module = K8sModule(argument_spec=spec, supports_check_mode=True)
+    module = k8s_module(spec, apply=True, dns=True)
     params = module.params
     try:
         error = dns1123_subdomain_error(params["cluster_domain"], "cluster_domain")
@@ -178,15 +165,12 @@ def main():
             if outcome.recreated:
                 result["recreated"] = True
         result["changed"] = outcome.changed
-        if module._diff and outcome.diff:
-            result["diff"] = outcome.diff
         if params["state"] == "present":
             result["pods"] = endpoint_pods(client, name, namespace, params["cluster_domain"])
             result["dns_names"] = [p["dns_name"] for p in result["pods"]]
     except K8sError as exc:
         fail(module, exc, fields=getattr(exc, "fields", None) or [])
-    result["api_requests"] = client.request_count
-    module.exit_json(**result)
+    exit_with(module, client, result, outcome.diff)
 
 
 if __name__ == "__main__":

@@ -70,13 +70,12 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
-    APPLY_ARG_SPEC,
-    AUTH_ARG_SPEC,
-    K8sModule,
+    exit_with,
     fail,
+    k8s_module,
     make_client,
     secret_object_values,
 )
@@ -113,9 +112,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         namespace=dict(type="str"),
     )
-    spec.update(AUTH_ARG_SPEC)
-    spec.update(APPLY_ARG_SPEC)
-    module = K8sModule(argument_spec=spec, supports_check_mode=True, secret_values=secret_values)
+    module = k8s_module(spec, apply=True, secret_values=secret_values)
     params = module.params
     try:
         objects = load_definitions(params["definition"])
@@ -152,11 +149,12 @@ def main():
     except K8sError as exc:
         fail(module, exc, fields=getattr(exc, "fields", None) or [])
     result = {"changed": any(r["changed"] for r in results), "results": results,
-              "result": results[0]["result"] if results else {}, "api_requests": client.request_count}
-    if module._diff and diffs:
-        result["diff"] = diffs[0] if len(diffs) == 1 else {
+              "result": results[0]["result"] if results else {}}
+    diff = None
+    if diffs:
+        diff = diffs[0] if len(diffs) == 1 else {
             "before": [d["before"] for d in diffs], "after": [d["after"] for d in diffs]}
-    module.exit_json(**result)
+    exit_with(module, client, result, diff)
 
 
 if __name__ == "__main__":

@@ -62,10 +62,8 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
-
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import AUTH_ARG_SPEC, fail, make_client
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import fail, k8s_module, make_client
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import api_version_error, kind_error
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
     dns1123_label_error,
@@ -81,8 +79,7 @@ def main():
         namespace=dict(type="str"),
         label_selectors=dict(type="list", elements="str", default=[]),
     )
-    spec.update(AUTH_ARG_SPEC)
-    module = K8sModule(argument_spec=spec, supports_check_mode=True)
+    module = k8s_module(spec)
     params = module.params
     for field, check in (("name", dns1123_subdomain_error), ("namespace", dns1123_label_error),
                          ("api_version", api_version_error), ("kind", kind_error)):

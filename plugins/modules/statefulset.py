@@ -214,23 +214,14 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
-
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import (
-    APPLY_ARG_SPEC,
-    AUTH_ARG_SPEC,
-    WAIT_ARG_SPEC,
-    fail,
-    make_client,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import exit_with, fail, k8s_module, make_client
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import (
-    DefinitionError,
-    absent_claim_hints,
-    build_statefulset,
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition import DefinitionError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import (
+    StatefulSetOptions,
+    ensure_absent,
+    ensure_present,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import ensure_absent, ensure_present
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import WaitTimeout
 
 
@@ -253,33 +244,17 @@ def argument_spec():
         recreate=dict(type="str", choices=["never", "orphan"], default="never"),
         delete_pvcs=dict(type="bool", default=False),
     )
-    spec.update(AUTH_ARG_SPEC)
-    spec.update(WAIT_ARG_SPEC)
-    spec.update(APPLY_ARG_SPEC)
     return spec
 
 
 def main():
-    module = K8sModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    if params["delete_pvcs"] and params["state"] != "absent":
-        module.fail_json(msg="delete_pvcs only applies to state: absent")
-    if params["wait_timeout"] <= 0:
-        module.fail_json(msg="wait_timeout must be a positive number of seconds")
+    module = k8s_module(argument_spec(), apply=True, wait=True)
     try:
-        if params["state"] == "present":
-            desired = build_statefulset(params)
-        else:
-            desired = None
-            for field in ("name", "namespace"):
-                error = dns1123_label_error(params[field], field)
-                if error:
-                    raise DefinitionError(error)
-            selector, templates = absent_claim_hints(params)
+        options = StatefulSetOptions.from_params(module.params)
     except DefinitionError as exc:
         module.fail_json(msg=str(exc))
 
-    client = make_client(module, timeout=params["wait_timeout"])
+    client = make_client(module, timeout=options.wait_timeout)
     progress = []
 
     def log(message):
@@ -287,24 +262,19 @@ def main():
         module.log(message)
 
     try:
-        if params["state"] == "present":
-            outcome = ensure_present(client, desired, params, module.check_mode, log)
+        if options.desired is not None:
+            outcome = ensure_present(client, options, module.check_mode, log)
         else:
-            outcome = ensure_absent(client, params["name"], params["namespace"], params, module.check_mode, log,
-                                    selector=selector, templates=templates)
+            outcome = ensure_absent(client, options, module.check_mode, log)
     except WaitTimeout as exc:
         fail(module, exc, timeline=exc.timeline, stuck_ordinal=exc.stuck, progress=progress,
              api_requests=client.request_count)
     except K8sError as exc:
         fail(module, exc, fields=getattr(exc, "fields", None) or [], api_requests=client.request_count)
 
-    result = outcome.as_dict()
-    result["api_requests"] = client.request_count
-    if module._diff:
-        result["diff"] = outcome.diff
     for warning in outcome.warnings:
         module.warn(warning)
-    module.exit_json(**result)
+    exit_with(module, client, outcome.as_dict(), outcome.diff)
 
 
 if __name__ == "__main__":

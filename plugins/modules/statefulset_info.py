@@ -17,6 +17,7 @@ extends_documentation_fragment:
   - statefuldb.k8s.k8s_auth
   - statefuldb.k8s.attributes
   - statefuldb.k8s.attributes.info
+  - statefuldb.k8s.k8s_dns
 options:
   name:
     description: StatefulSet name.
@@ -29,10 +30,6 @@ options:
   service:
     description: Headless Service expected to govern the StatefulSet. Defaults to its spec.serviceName.
     type: str
-  cluster_domain:
-    description: Cluster DNS domain used to build the DNS names.
-    type: str
-    default: cluster.local
 """
 
 EXAMPLES = r"""
@@ -90,11 +87,9 @@ api_requests:
   type: int
 """
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import K8sModule
-
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import result_view
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import AUTH_ARG_SPEC, fail, make_client
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.common import fail, k8s_module, make_client
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import (
     DiscoveryError,
     describe_statefulset,
@@ -110,10 +105,8 @@ def main():
         name=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         service=dict(type="str"),
-        cluster_domain=dict(type="str", default="cluster.local"),
     )
-    spec.update(AUTH_ARG_SPEC)
-    module = K8sModule(argument_spec=spec, supports_check_mode=True)
+    module = k8s_module(spec, dns=True)
     for field in ("name", "namespace"):
         error = dns1123_label_error(module.params[field], field)
         if error:

@@ -19,13 +19,9 @@ import copy
 import json
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import make_diff, strip_bookkeeping
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.quantity import normalize_quantity
 
-MASK = "********"
-MASK_CHANGED = "******** (changed)"
-# Server-owned bookkeeping that never counts as a user-visible difference.
-IGNORED_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
-                    "selfLink")
 ABSENT = "<absent>"
 
 IMMUTABLE_FIELDS = {
@@ -110,14 +106,37 @@ def owned_state(obj, field_manager):
             "values": owned_view(fields, obj)}
 
 
-def apply_changed(before, after, field_manager):
-    """Whether the apply changed what we own (not whether anyone else wrote in between)."""
+def _merged_fields(trees):
+    out = {}
+    for tree in trees:
+        for key, sub in (tree or {}).items():
+            out[key] = _merged_fields([out.get(key), sub]) if isinstance(sub, dict) else sub
+    return out
+
+
+def owned_by_us(obj, managers):
+    """The fields all of ``managers`` own together in ``obj`` and their values (who of them owns which aside)."""
+    fields = _merged_fields((manager_entry(obj or {}, m) or {}).get("fieldsV1") for m in sorted(managers))
+    return {"fields": fields, "values": owned_view(fields, obj)}
+
+
+def apply_changed(before, after, field_manager, allies=()):
+    """Whether the apply changed what we own (not whether anyone else wrote in between).
+
+    A field passing between our own managers (``allies``: the replicas-only apply and the full one)
+    with its value unchanged is no change: together they own the same fields with the same values.
+    """
     if before is None:
         return True
     ours_after = owned_state(after, field_manager)
     if ours_after is None:  # a server without managedFields: compare what the user sees
         return strip_bookkeeping(before) != strip_bookkeeping(after)
-    return owned_state(before, field_manager) != ours_after
+    if owned_state(before, field_manager) == ours_after:
+        return False
+    if not allies:
+        return True
+    managers = {field_manager} | set(allies)
+    return owned_by_us(before, managers) != owned_by_us(after, managers)
 
 
 def object_ref(obj):
@@ -168,7 +187,7 @@ def apply_object(client, obj, field_manager="statefuldb", force=False, check_mod
         raise translate_apply_error(client, obj, exc, current)
     if current is None or client.last_status == 201:
         return ApplyResult(True, None, after, created=True)
-    return ApplyResult(apply_changed(current, after, field_manager), current, after)
+    return ApplyResult(apply_changed(current, after, field_manager, allies), current, after)
 
 
 def translate_apply_error(client, obj, exc, current=None):
@@ -222,7 +241,7 @@ def get_path(obj, dotted):
     return value
 
 
-def _vct_essentials(templates):
+def vct_essentials(templates):
     """What a user sets in volumeClaimTemplates, server defaults dropped (for comparing)."""
     out = []
     for template in templates or []:
@@ -246,7 +265,7 @@ def changed_immutable_fields(desired, current):
             continue
         live = get_path(current, field)
         if field == "spec.volumeClaimTemplates":
-            wanted_e, live_e = _vct_essentials(wanted), _vct_essentials(live)
+            wanted_e, live_e = vct_essentials(wanted), vct_essentials(live)
             for w, lv in zip(wanted_e, live_e):
                 if w["storageClassName"] is None:
                     lv["storageClassName"] = None
@@ -277,75 +296,9 @@ def immutable_message(ref, fields, desired, current):
     for field in fields:
         if field == "spec.volumeClaimTemplates":
             details.append("%s (live %s, wanted %s)" % (
-                field, _vct_essentials(get_path(current, field)), _vct_essentials(get_path(desired, field))))
+                field, vct_essentials(get_path(current, field)), vct_essentials(get_path(desired, field))))
         else:
             details.append("%s (live %r, wanted %r)" % (field, get_path(current or {}, field), get_path(desired, field)))
     return ("%s: %s cannot be changed on an existing object: %s. Set recreate: orphan to delete it with "
             "propagationPolicy=Orphan and create it again (pods and PVCs are kept), or keep the live value"
             % (ref, " and ".join(fields), "; ".join(details)))
-
-
-# -- masking and diff ------------------------------------------------------------------------
-def mask_secret(obj, other=None):
-    """A copy of a Secret with every data/stringData value masked.
-
-    With ``other`` (the object on the other side of a diff), values that differ are marked changed.
-    """
-    if not obj or obj.get("kind") != "Secret":
-        return obj
-    obj = copy.deepcopy(obj)
-    for key in ("data", "stringData"):
-        values = obj.get(key)
-        if not isinstance(values, dict):
-            continue
-        theirs = ((other or {}).get(key) or {}) if other is not None else None
-        for item in values:
-            changed = theirs is not None and theirs.get(item) != values[item]
-            values[item] = MASK_CHANGED if changed else MASK
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    if "kubectl.kubernetes.io/last-applied-configuration" in annotations:
-        annotations["kubectl.kubernetes.io/last-applied-configuration"] = MASK
-    return obj
-
-
-def strip_bookkeeping(obj):
-    obj = copy.deepcopy(obj or {})
-    meta = obj.get("metadata") or {}
-    for key in IGNORED_METADATA:
-        meta.pop(key, None)
-    obj.pop("status", None)
-    return obj
-
-
-def _pruned_diff(before, after):
-    """(before_only, after_only) holding just the paths whose values differ."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        b_out, a_out = {}, {}
-        for key in sorted(set(before) | set(after)):
-            if key not in after:
-                b_out[key] = before[key]
-            elif key not in before:
-                a_out[key] = after[key]
-            elif before[key] != after[key]:
-                b_sub, a_sub = _pruned_diff(before[key], after[key])
-                b_out[key], a_out[key] = b_sub, a_sub
-        return b_out, a_out
-    return before, after
-
-
-def make_diff(before, after):
-    """Ansible diff dict: before/after of what changed, Secret values masked."""
-    masked_before = mask_secret(strip_bookkeeping(before)) if before else {}
-    masked_after = mask_secret(strip_bookkeeping(after), strip_bookkeeping(before)) if after else {}
-    if before and after:
-        masked_before, masked_after = _pruned_diff(masked_before, masked_after)
-    return {"before": masked_before, "after": masked_after}
-
-
-def result_view(obj):
-    """The object as returned to the user: Secrets masked, managedFields dropped (noise)."""
-    if not obj:
-        return obj
-    obj = copy.deepcopy(obj)
-    (obj.get("metadata") or {}).pop("managedFields", None)
-    return mask_secret(obj)

@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised by sanity import test
     URLLIB3_IMPORT_ERROR = exc
     Urllib3HTTPError = OSError
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import (
     DNS,
@@ -32,21 +32,23 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import
     TRANSIENT,
     RetryPolicy,
     classify_exception,
-    classify_status,
+    exception_chain,
     parse_retry_after,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import (
-    HAS_KUBERNETES,
-    HAS_YAML,
-    resolve_configuration,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import resolve_configuration
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.connection import make_pool
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.kubeconfig import HAS_KUBERNETES, HAS_YAML
 # The error classes are imported from here by the other k8s module_utils and the modules.
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import (
     K8sApiError,
     K8sConfigError,
     K8sError,
     K8sUnreachableError,
+    api_error,
+    is_retryable_status,
+    short_reason,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.kinds import KNOWN_KINDS, group_path, resource_path
 
 KUBERNETES_IMPORT_ERROR = None if HAS_KUBERNETES else ImportError("No module named 'kubernetes'")
 
@@ -56,33 +58,8 @@ FIRST_CONTACT_BUDGET = 8.0
 DEFAULT_TIMEOUT = 300.0
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
-
-# (group/version, kind) -> (plural, namespaced). Covers what the collection manages; anything else
-# goes through discovery once.
-KNOWN_KINDS = {
-    ("v1", "Pod"): ("pods", True),
-    ("v1", "Service"): ("services", True),
-    ("v1", "Secret"): ("secrets", True),
-    ("v1", "ConfigMap"): ("configmaps", True),
-    ("v1", "PersistentVolumeClaim"): ("persistentvolumeclaims", True),
-    ("v1", "PersistentVolume"): ("persistentvolumes", False),
-    ("v1", "Namespace"): ("namespaces", False),
-    ("v1", "ServiceAccount"): ("serviceaccounts", True),
-    ("v1", "Event"): ("events", True),
-    ("v1", "Endpoints"): ("endpoints", True),
-    ("v1", "Node"): ("nodes", False),
-    ("apps/v1", "StatefulSet"): ("statefulsets", True),
-    ("apps/v1", "Deployment"): ("deployments", True),
-    ("apps/v1", "ControllerRevision"): ("controllerrevisions", True),
-    ("discovery.k8s.io/v1", "EndpointSlice"): ("endpointslices", True),
-    ("storage.k8s.io/v1", "StorageClass"): ("storageclasses", False),
-    ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True),
-    ("rbac.authorization.k8s.io/v1", "Role"): ("roles", True),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False),
-    ("batch/v1", "Job"): ("jobs", True),
-}
+# Also the field manager of a write without fieldManager (the API server derives it from the User-Agent).
+USER_AGENT = "statefuldb.k8s"
 
 
 def missing_libraries():
@@ -98,37 +75,6 @@ def missing_libraries():
     return missing
 
 
-def is_retryable_status(status, body):
-    """429/502/503/504, a 500 that is not a refusal of the input, and 409s that mean "try again"."""
-    message = ((body or {}).get("message", "") or "") if isinstance(body, dict) else ""
-    if classify_status(status, message) == TRANSIENT:
-        return True
-    if status == 409:
-        reason = (body or {}).get("reason", "")
-        if "the object has been modified" in message or "is being deleted" in message:
-            return True
-        if reason == "AlreadyExists" and "deleted" in message:
-            return True
-    return False
-
-
-def _group_path(api_version):
-    """The API group's root: /api/v1 for the core group, /apis/{group}/{version} for the others."""
-    return "/api/v1" if api_version == "v1" else "/apis/" + api_version
-
-
-def resource_path(api_version, plural, namespace=None, name=None, subresource=None):
-    parts = [_group_path(api_version)]
-    if namespace:
-        parts += ["namespaces", quote(namespace, safe="")]
-    parts.append(plural)
-    if name:
-        parts.append(quote(name, safe=""))
-    if subresource:
-        parts.append(subresource)
-    return "/".join(parts)
-
-
 class K8sClient:
     """JSON requests to the API server with the retry policy; counts what it sends."""
 
@@ -138,7 +84,7 @@ class K8sClient:
         self.configuration = configuration
         self.host = configuration.host.rstrip("/")
         self.policy = policy or RetryPolicy(timeout)
-        self.pool = pool if pool is not None else self._make_pool(configuration)
+        self.pool = pool if pool is not None else make_pool(configuration)
         self.request_count = 0
         self.last_status = None
         self.last_headers = {}
@@ -146,44 +92,15 @@ class K8sClient:
         self.contacted = False
         self._first_contact_end = None
         self._plural_cache = {}
+        self.resent_after_delivery = False  # the last request was sent again after it may have reached the server
 
     @classmethod
     def from_auth(cls, auth, timeout=DEFAULT_TIMEOUT):
         return cls(resolve_configuration(auth), timeout=timeout)
 
-    @staticmethod
-    def _make_pool(config):
-        import ssl
-
-        pool_args = {
-            "cert_reqs": ssl.CERT_REQUIRED if config.verify_ssl else ssl.CERT_NONE,
-            "ca_certs": config.ssl_ca_cert,
-            "cert_file": config.cert_file,
-            "key_file": config.key_file,
-            "retries": False,
-            "maxsize": 4,
-        }
-        if getattr(config, "ca_cert_data", None):
-            pool_args["ca_cert_data"] = config.ca_cert_data
-        if getattr(config, "assert_hostname", None) is not None:
-            pool_args["assert_hostname"] = config.assert_hostname
-        # SNI and the name the certificate must carry, on the direct and every proxied path alike.
-        if getattr(config, "tls_server_name", None):
-            pool_args["server_hostname"] = config.tls_server_name
-        if not config.verify_ssl:
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        proxy = getattr(config, "proxy", None)
-        if proxy and proxy.lower().startswith("socks"):
-            from urllib3.contrib.socks import SOCKSProxyManager  # config.check_proxy made sure PySocks is there
-
-            return SOCKSProxyManager(proxy, **pool_args)
-        if proxy:
-            return urllib3.ProxyManager(proxy, proxy_headers=getattr(config, "proxy_headers", None), **pool_args)
-        return urllib3.PoolManager(**pool_args)
-
     def _headers(self, content_type=None, accept="application/json"):
         # A header dict that can repeat a name: one Impersonate-Group header per group, as kubectl sends.
-        headers = urllib3.HTTPHeaderDict({"Accept": accept, "User-Agent": "statefuldb.k8s"})
+        headers = urllib3.HTTPHeaderDict({"Accept": accept, "User-Agent": USER_AGENT})
         if content_type:
             headers["Content-Type"] = content_type
         settings = self.configuration.auth_settings() if hasattr(self.configuration, "auth_settings") else {}
@@ -215,6 +132,7 @@ class K8sClient:
         if body is not None:
             payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
         attempt = 0
+        self.resent_after_delivery = False
         while True:
             attempt += 1
             budget_end = deadline
@@ -237,19 +155,22 @@ class K8sClient:
                         "TLS verification of the API server %s failed (%s). Trust the CA that signed its "
                         "certificate: ca_cert (K8S_AUTH_SSL_CA_CERT) or certificate-authority in the kubeconfig; "
                         "if the certificate names another host, set tls-server-name in the kubeconfig cluster"
-                        % (self.host, _short(exc)))
+                        % (self.host, short_reason(exc)))
                 if kind == DNS:
                     raise K8sUnreachableError(
                         "cannot resolve the API server's host name in %s (%s); check host / the kubeconfig "
-                        "server" % (self.host, _short(exc)))
+                        "server" % (self.host, short_reason(exc)))
                 # A refused connection before the server ever answered is most likely a wrong
                 # address: retried only within the first-contact budget (set above).
                 if retry and kind in (TRANSIENT, REFUSED) and self.policy.wait(attempt, budget_end=budget_end):
+                    # The next attempt may repeat a write the server already did (see create).
+                    self.resent_after_delivery = self.resent_after_delivery or (
+                        kind == TRANSIENT and not _never_sent(exc))
                     continue
                 raise K8sUnreachableError(
                     "cannot reach the Kubernetes API server at %s (%s) after %d attempt(s); check that "
                     "the cluster is running and that kubeconfig/context/host point to it"
-                    % (self.host, _short(exc), attempt))
+                    % (self.host, short_reason(exc), attempt))
             self.contacted = True
             status = response.status
             self.last_status = status
@@ -277,7 +198,7 @@ class K8sClient:
         if key in KNOWN_KINDS:
             return KNOWN_KINDS[key]
         if key not in self._plural_cache:
-            listing = self.request("GET", _group_path(api_version))
+            listing = self.request("GET", group_path(api_version))
             for resource in listing.get("resources", []):
                 if resource.get("kind") == kind and "/" not in resource.get("name", ""):
                     self._plural_cache[key] = (resource["name"], resource.get("namespaced", True))
@@ -332,9 +253,25 @@ class K8sClient:
                             query=query, body=body, content_type=content_types[patch_type])
 
     def create(self, api_version, kind, namespace, body, dry_run=False, field_manager=None):
+        """POST a new object; returns the created object.
+
+        A POST whose connection broke after it was sent may have created the object already: the retry
+        then gets 409 AlreadyExists. The object is read, and returned as created (status 201) only when
+        our field manager wrote it and it holds what we sent; otherwise the 409 stands.
+        """
         query = {"fieldManager": field_manager, "dryRun": "All" if dry_run else None}
-        return self.request("POST", self.object_path(api_version, kind, namespace), query=query, body=body,
-                            content_type="application/json")
+        try:
+            return self.request("POST", self.object_path(api_version, kind, namespace), query=query, body=body,
+                                content_type="application/json")
+        except K8sApiError as exc:
+            name = (body.get("metadata") or {}).get("name")
+            if exc.status != 409 or exc.reason != "AlreadyExists" or not self.resent_after_delivery or not name:
+                raise
+            live = self.get(api_version, kind, name, namespace)
+            if live is None or not created_by(live, body, field_manager or USER_AGENT):
+                raise exc
+            self.last_status = 201
+            return live
 
     def watch(self, api_version, kind, namespace=None, resource_version=None, label_selector=None,
               field_selector=None, timeout_seconds=300, deadline=None):
@@ -378,23 +315,30 @@ def _decode(data):
         return {"message": data.decode("utf-8", "replace")[:500] if isinstance(data, bytes) else str(data)[:500]}
 
 
-def _short(exc):
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "Temporary failure in name resolution",
-                   "timed out", "Connection reset", "No route to host", "certificate verify failed",
-                   "Hostname mismatch"):
-        if marker.lower() in text.lower():
-            return marker.lower()
-    return text[:200]
+def _never_sent(exc):
+    """Whether the request failed before any byte of it left (no connection was made)."""
+    return any(type(item).__name__ in ("NewConnectionError", "ConnectTimeoutError")
+               for item in exception_chain(exc))
 
 
-def api_error(method, path, status, body):
-    message = body.get("message") if isinstance(body, dict) else None
-    reason = body.get("reason") if isinstance(body, dict) else None
-    if status == 401:
-        text = "the API server rejected the credentials (401 Unauthorized); check api_key/kubeconfig user"
-    elif status == 403:
-        text = "forbidden (403): %s" % message
-    else:
-        text = "%s %s failed (%s %s): %s" % (method, path.split("?")[0], status, reason or "", message or body)
-    return K8sApiError(text, status=status, reason=reason, body=body if isinstance(body, dict) else {})
+def _holds(live, sent):
+    if isinstance(sent, dict):
+        return isinstance(live, dict) and all(key in live and _holds(live[key], value) for key, value in sent.items())
+    if isinstance(sent, list):
+        return isinstance(live, list) and len(live) == len(sent) and all(map(_holds, live, sent))
+    return live == sent
+
+
+def created_by(live, body, field_manager):
+    """Whether ``live`` is the object ``body`` created: written by ``field_manager`` and holding what was sent.
+
+    Server defaults added to it do not matter; a value it changed (a Secret's stringData turned into
+    data, a quantity rewritten) makes it not ours, on the safe side.
+    """
+    meta = live.get("metadata") or {}
+    if not any(e.get("manager") == field_manager and e.get("operation") == "Update"
+               for e in meta.get("managedFields") or []):
+        return False
+    sent_meta = {k: v for k, v in (body.get("metadata") or {}).items() if k in ("name", "labels", "annotations")}
+    sent = {k: v for k, v in body.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+    return _holds(meta, sent_meta) and _holds(live, sent)

@@ -13,7 +13,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import (
     K8sError,
     missing_libraries,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.config import kubeconfig_secret_values
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.kubeconfig import kubeconfig_secret_values
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.validation import url_error
 
 # Pairs one-to-one with plugins/doc_fragments/k8s_auth.py. Env names are the ones AWX's
@@ -49,6 +49,11 @@ WAIT_ARG_SPEC = {
 APPLY_ARG_SPEC = {
     "field_manager": {"type": "str", "default": "statefuldb"},
     "force": {"type": "bool", "default": False},
+}
+
+# Pairs with plugins/doc_fragments/k8s_dns.py.
+DNS_ARG_SPEC = {
+    "cluster_domain": {"type": "str", "default": "cluster.local"},
 }
 
 
@@ -96,6 +101,19 @@ class K8sModule(AnsibleModule):
         super()._log_invocation()
 
 
+def k8s_module(spec, apply=False, wait=False, dns=False, **kwargs):
+    """The K8sModule of a Kubernetes module: its own options plus the shared ones it documents, check mode on.
+
+    ``apply`` / ``wait`` / ``dns`` add the options of the k8s_apply / k8s_wait / k8s_dns doc fragments;
+    the auth options (k8s_auth) are always there.
+    """
+    spec = dict(spec)
+    for wanted, shared in ((True, AUTH_ARG_SPEC), (wait, WAIT_ARG_SPEC), (apply, APPLY_ARG_SPEC), (dns, DNS_ARG_SPEC)):
+        if wanted:
+            spec.update(shared)
+    return K8sModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+
+
 def auth_params(params):
     return {key: params.get(key) for key in AUTH_ARG_SPEC}
 
@@ -128,3 +146,11 @@ def fail(module, exc, **extra):
         result["status"] = exc.status
     result.update(extra)
     module.fail_json(**result)
+
+
+def exit_with(module, client, result, diff=None):
+    """exit_json with the task's request count, and ``diff`` when diff mode asks for it."""
+    result["api_requests"] = client.request_count
+    if module._diff and diff:
+        result["diff"] = diff
+    module.exit_json(**result)

@@ -2,16 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One present / absent / recreate path for a Kubernetes object, with check mode, diff and an exact changed.
 
-The writer modules (headless_service, resource) call these instead of each writing the path again.
-The StatefulSet has its own decisions on top (claims, scaling, waits) in lifecycle.py.
+Every writer module (headless_service, resource, statefulset) goes through these. The StatefulSet
+adds its own decisions on top (claims, scaling, teardown order, waits) in lifecycle.py.
 """
 from __future__ import annotations
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
-    ImmutableFieldError,
-    apply_object,
-    make_diff,
-)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import NOT_READ, ImmutableFieldError, apply_object
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import make_diff
 
 
 class ApplyOptions:
@@ -38,24 +35,43 @@ class ObjectOutcome:
         self.recreated = recreated
 
 
-def ensure_present(client, obj, options, check_mode):
-    """Apply ``obj``; with ``options.recreate == 'orphan'`` delete and re-create it when an immutable field changes.
+def apply(client, obj, options, check_mode, current=NOT_READ, manager=None, allies=()):
+    """Apply ``obj`` once (a dry run in check mode); ImmutableFieldError is left to the caller.
 
-    In check mode nothing is written: the apply is a dry run, and a needed re-create is reported with the
-    live object as it is (what a re-create would give is not known before the API has defaulted it).
+    ``manager`` overrides the options' field manager (the StatefulSet's replicas-only one); ``allies``
+    are our other field managers (see apply_object).
     """
+    applied = apply_object(client, obj, field_manager=manager or options.field_manager, force=options.force,
+                           check_mode=check_mode, current=current, allies=allies)
+    return ObjectOutcome(applied.changed, applied.before, applied.after, applied.diff() if applied.changed else None)
+
+
+def recreate(client, obj, current, options, check_mode, remove=None, allies=()):
+    """Delete the live object ``current`` and apply ``obj`` again.
+
+    ``remove(check_mode)`` deletes it (and waits for it to go) when a kind needs more than a plain
+    delete; the default deletes it and does nothing in check mode. In check mode the live object is
+    reported as it is: what a re-create gives is not known before the API has defaulted it.
+    """
+    meta = obj["metadata"]
+    if remove is not None:
+        remove(check_mode)
+    elif not check_mode:
+        client.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+    if check_mode:
+        return ObjectOutcome(True, current, current, recreated=True)
+    applied = apply_object(client, obj, field_manager=options.field_manager, force=options.force, allies=allies)
+    return ObjectOutcome(True, current, applied.after, make_diff(current, applied.after), recreated=True)
+
+
+def ensure_present(client, obj, options, check_mode):
+    """Apply ``obj``; with ``options.recreate == 'orphan'`` delete and re-create it when an immutable field changes."""
     try:
-        applied = apply_object(client, obj, options.field_manager, options.force, check_mode)
+        return apply(client, obj, options, check_mode)
     except ImmutableFieldError as exc:
         if options.recreate != "orphan":
             raise
-        if check_mode:
-            return ObjectOutcome(True, exc.current, exc.current, recreated=True)
-        meta = obj["metadata"]
-        client.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-        applied = apply_object(client, obj, options.field_manager, options.force)
-        return ObjectOutcome(True, exc.current, applied.after, make_diff(exc.current, applied.after), recreated=True)
-    return ObjectOutcome(applied.changed, applied.before, applied.after, applied.diff() if applied.changed else None)
+        return recreate(client, obj, exc.current, options, check_mode)
 
 
 def ensure_absent(client, api_version, kind, name, namespace, check_mode):
@@ -66,4 +82,9 @@ def ensure_absent(client, api_version, kind, name, namespace, check_mode):
         current = client.delete(api_version, kind, name, namespace)
     if current is None:
         return ObjectOutcome(False)
-    return ObjectOutcome(True, current, None, {"before": make_diff(current, None)["before"], "after": {}})
+    return ObjectOutcome(True, current, None, absent_diff(current))
+
+
+def absent_diff(current):
+    """The diff of deleting ``current``: what it was, and nothing after."""
+    return {"before": make_diff(current, None)["before"], "after": {}}

@@ -175,3 +175,20 @@ def test_bad_input_is_rejected_before_anything_is_written(playbook, namespace, a
     assert "context: 'no-such-context' is not in kubeconfig" in wrong_context["msg"]
     assert "available contexts" in wrong_context["msg"]
     assert apps.list_namespaced_stateful_set(namespace).items == []
+
+
+def test_replicas_back_and_forth_is_changed_only_when_the_count_changes(playbook, namespace, apps):
+    """The replicas-only apply (field manager statefuldb-scale) and the full apply hand replicas to each other."""
+    full = with_base(wait=False)
+    assert only_result(playbook([sts_task(namespace, **full)]))["changed"] is True
+    steps = [({"replicas": 3}, False),   # the replicas-only manager takes a share of the same value
+             ({"replicas": 2}, True), ({"replicas": 2}, False),
+             (with_base(wait=False, replicas=2), False),  # the full apply takes replicas back, same value
+             (with_base(wait=False, replicas=2), False), ({"replicas": 2}, False)]
+    seen = []
+    for options, _expected in steps:
+        result = only_result(playbook([sts_task(namespace, **dict({"wait": False}, **options))]))
+        assert "msg" not in result or not result.get("failed"), result.get("msg")
+        seen.append(result["changed"])
+        assert apps.read_namespaced_stateful_set("db", namespace).spec.replicas == options["replicas"]
+    assert seen == [expected for _options, expected in steps]

@@ -119,6 +119,18 @@ def _leaves(tree, prefix=""):
             yield path
 
 
+def _drop(tree, path):
+    """Remove a leaf path (".spec.replicas") from a fieldsV1-like tree, and the branches it leaves empty."""
+    first, _sep, rest = path.strip(".").partition(".")
+    key = "f:" + first
+    if key not in tree:
+        return
+    if rest:
+        _drop(tree[key], rest)
+    if not rest or not tree[key]:
+        del tree[key]
+
+
 def _value(obj, path):
     for part in path.strip(".").split("."):
         if not isinstance(obj, dict) or part not in obj:
@@ -217,6 +229,10 @@ class FakeCluster:
             if conflicts and not force:
                 raise K8sApiError("conflict", status=409, reason="Conflict", body={
                     "message": "Apply failed with %d conflict" % len(conflicts), "details": {"causes": conflicts}})
+            for entry in new["metadata"].get("managedFields") or []:  # forced: the others lose those fields
+                for conflict in conflicts:
+                    if conflict["message"] == "conflict with \"%s\"" % entry["manager"]:
+                        _drop(entry.get("fieldsV1") or {}, conflict["field"])
             if kind == "StatefulSet" and new["spec"].get("selector") != live["spec"].get("selector"):
                 raise K8sApiError("invalid", status=422, reason="Invalid", body={
                     "message": "StatefulSet.apps \"%s\" is invalid: spec: Forbidden: updates to statefulset spec "

@@ -4,15 +4,12 @@ import copy
 import pytest
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.apply import (
-    MASK,
-    MASK_CHANGED,
     ImmutableFieldError,
     apply_object,
     changed_immutable_fields,
-    make_diff,
     owned_view,
-    result_view,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.diff import MASK, MASK_CHANGED, make_diff, result_view
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError
 from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import FakeClient, statefulset
 

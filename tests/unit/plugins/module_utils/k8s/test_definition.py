@@ -7,7 +7,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     build_statefulset,
     load_definitions,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import storage_growth
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.claims import storage_growth
 from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import statefulset
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle import (
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.claims import (
     expand_claims,
     storage_growth,
     wait_claims_gone,

@@ -38,7 +38,7 @@ def immutable_then(applied_after):
     """apply_object that refuses the first time (an immutable field) and then applies."""
     calls = []
 
-    def apply_object(client, obj, field_manager, force, check_mode=False):
+    def apply_object(client, obj, field_manager, force, check_mode=False, **_kwargs):
         calls.append(check_mode)
         if len(calls) == 1:
             raise ImmutableFieldError("spec.clusterIP cannot change", ["spec.clusterIP"], LIVE_SVC)
