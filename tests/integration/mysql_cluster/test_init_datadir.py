@@ -19,7 +19,6 @@ SCRIPT = os.path.join(REPO, "roles", "mysql_cluster", "files", "init-datadir.sh"
 PASSWORD = "p'a\"s\\s w$rd`x`"  # quotes, backslash, space, shell metacharacters
 
 
-
 @pytest.fixture(autouse=True)
 def _server_and_root():
     """`make test` installs Debian's mariadb-server and runs as root (the init container does): without
