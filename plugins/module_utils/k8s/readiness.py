@@ -180,8 +180,8 @@ def _own_pods(name, pods):
 
 
 def rollout_complete(name, sts, pods, wall_now):
-    """"ready": the status says ready and no pod beyond the wanted ordinals is left, or the pods
-    themselves say so first (their events arrive before the controller updates the status)."""
+    """Mode "ready": the status says ready and no pod beyond the wanted ordinals is left, or the
+    pods themselves say so first (their events arrive before the controller updates the status)."""
     if sts is None:
         return False, "StatefulSet was deleted", None
     ok, why = statefulset_status_ready(sts)
@@ -196,18 +196,18 @@ def rollout_complete(name, sts, pods, wall_now):
 
 
 def statefulset_gone(name, sts, pods, wall_now):
-    """"gone": the StatefulSet object no longer exists (its pods may still be terminating)."""
+    """Mode "gone": the StatefulSet object no longer exists (its pods may still be terminating)."""
     return sts is None, "StatefulSet still exists", None
 
 
 def own_pods_gone(name, sts, pods, wall_now):
-    """"deleted-pods": no pod of the StatefulSet is left (scaled to zero before a delete)."""
+    """Mode "deleted-pods": no pod of the StatefulSet is left (scaled to zero before a delete)."""
     left = _own_pods(name, pods)
     return not left, "pods %s still exist" % ", ".join(left), None
 
 
 def statefulset_and_pods_gone(name, sts, pods, wall_now):
-    """"deleted": neither the StatefulSet nor any of its pods exists (an orphaning delete leaves pods)."""
+    """Mode "deleted": neither the StatefulSet nor any of its pods exists (an orphaning delete leaves pods)."""
     return sts is None and not _own_pods(name, pods), "StatefulSet or its pods still exist", None
 
 
