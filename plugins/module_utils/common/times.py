@@ -36,6 +36,13 @@ def rfc3339_timestamp(text):
         return None
 
 
+def timestamp_rfc3339(seconds):
+    """Seconds since the epoch -> RFC 3339 to the second, as Kubernetes writes it; None stays None."""
+    if seconds is None:
+        return None
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def format_rfc3339(moment):
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 

@@ -8,6 +8,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.common.times import
     parse_http_date,
     parse_rfc3339,
     rfc3339_timestamp,
+    timestamp_rfc3339,
 )
 
 UTC = datetime.timezone.utc
@@ -31,6 +32,12 @@ def test_parse_rfc3339_refuses_what_is_not_a_zoned_timestamp(text):
 def test_rfc3339_timestamp_is_none_for_missing_or_malformed_fields():
     assert rfc3339_timestamp("1970-01-01T00:01:00Z") == 60.0
     assert rfc3339_timestamp(None) is None and rfc3339_timestamp("garbage") is None
+
+
+def test_kubernetes_timestamps_round_trip_to_the_second():
+    assert rfc3339_timestamp("2026-01-01T00:00:05Z") == 1767225605.0
+    assert timestamp_rfc3339(1767225605.0) == "2026-01-01T00:00:05Z"
+    assert timestamp_rfc3339(None) is None
 
 
 def test_format_round_trips():

@@ -274,3 +274,65 @@ def claim(name, labels=None, namespace="ns"):
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {})},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+# -- watches ---------------------------------------------------------------------------------------
+class ScriptedPolicy:
+    """The retry policy's face the watch engine sees: counts waits, allows four resumes in a row."""
+
+    def __init__(self):
+        self.waits = 0
+        self.budget_ends = []
+
+    def clock(self):
+        return time.monotonic()
+
+    def wait(self, attempt, retry_after=None, budget_end=None):
+        self.waits += 1
+        self.budget_ends.append(budget_end)
+        return attempt < 5
+
+
+class ScriptedWatchClient:
+    """list() answers from a table; watch() plays scripted streams (lists of events or an exception)."""
+
+    def __init__(self, lists, streams, objects=None):
+        self.objects = objects or {}
+        self.lists = lists
+        self.streams = streams
+        self.policy = ScriptedPolicy()
+        self.request_count = 0
+        self.watch_calls = []
+        self.list_calls = []
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None, **query):
+        self.request_count += 1
+        self.list_calls.append(kind)
+        answers = self.lists[kind]
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    def watch(self, api_version, kind, namespace=None, resource_version=None, **kwargs):
+        self.request_count += 1
+        self.watch_calls.append((kind, resource_version))
+        script = self.streams[kind].pop(0) if self.streams[kind] else None
+        if script is None:
+            import threading
+            threading.Event().wait(5)  # an idle stream
+            return iter(())
+        if isinstance(script, Exception):
+            raise script
+        return iter(script)
+
+    def get(self, api_version, kind, name, namespace=None):
+        self.request_count += 1
+        return self.objects.get((kind, name))
+
+
+def listing(items, rv="1"):
+    return {"metadata": {"resourceVersion": rv}, "items": items}
+
+
+def event(kind, name, reason, message, type_="Warning"):
+    """A Kubernetes Event about one object."""
+    return {"involvedObject": {"kind": kind, "name": name}, "reason": reason, "message": message, "type": type_,
+            "lastTimestamp": "2026-01-01T00:00:10Z"}

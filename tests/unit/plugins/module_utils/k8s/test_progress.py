@@ -6,10 +6,11 @@ import pytest
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import progress
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.progress import ProgressWriter, pod_progress_state
-from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import pod, statefulset
-from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.test_rollout import (
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import (
     ScriptedWatchClient,
     listing,
+    pod,
+    statefulset,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import RolloutWaiter
 

@@ -1,313 +1,18 @@
-"""Readiness predicates, ordering, stuck-ordinal choice, stall diagnostics and the watch loop (no network)."""
+"""The rollout waiter over a scripted watch client: ends on the right event, names the stuck ordinal (no network)."""
 import queue
 
 import pytest
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import rollout
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sApiError, K8sUnreachableError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import (
-    RolloutWaiter,
-    WaitTimeout,
-    build_timeline,
-    diagnose_pod,
-    diagnose_pvc,
-    order_violations,
-    pod_state,
-    pods_ready,
-    statefulset_status_ready,
-    stuck_ordinal,
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import RolloutWaiter, WaitTimeout
+from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import (
+    ScriptedWatchClient,
+    event,
+    listing,
+    pod,
+    statefulset,
 )
-from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.k8s.k8s_fakes import pod, statefulset
-
-STATUS_CASES = [
-    # (id, statefulset kwargs, done, reason fragment)
-    ("all ready", {}, True, "ready"),
-    ("generation not observed", {"generation": 2, "observed": 1}, False, "not observed generation 2"),
-    ("scale-out in progress", {"status_replicas": 2, "ready": 2, "available": 2, "updated": 2}, False,
-     "2 pod(s) exist, 3 wanted"),
-    ("scale-in in progress", {"replicas": 1, "status_replicas": 3, "ready": 3}, False, "3 pod(s) exist, 1 wanted"),
-    ("scale-in done", {"replicas": 1}, True, "ready"),
-    ("scaled to zero", {"replicas": 0}, True, "ready"),
-    ("one not ready", {"ready": 2, "available": 2}, False, "2 of 3 pod(s) ready"),
-    ("minReadySeconds not elapsed", {"min_ready": 30, "available": 2}, False, "2 of 3 pod(s) available"),
-    ("minReadySeconds elapsed", {"min_ready": 30}, True, "ready"),
-    ("rolling update: pods updated, revision not switched", {"current": "r1", "update": "r2"}, False,
-     "rolling update to revision r2"),
-    ("rolling update: 1 of 3 updated", {"updated": 1, "current": "r1", "update": "r2"}, False,
-     "1 of 3 pod(s) updated"),
-    ("partition 2: ordinal 2 updated is complete", {"partition": 2, "updated": 1, "current": "r1", "update": "r2"},
-     True, "ready"),
-    ("partition 1: only ordinal 2 updated", {"partition": 1, "updated": 1, "current": "r1", "update": "r2"}, False,
-     "1 of 2 pod(s) at ordinals >= partition 1 updated"),
-    ("partition beyond replicas: nothing to update", {"partition": 5, "updated": 0, "current": "r1", "update": "r2"},
-     True, "ready"),
-    ("OnDelete: old revision pods are fine",
-     {"strategy": "OnDelete", "updated": 0, "current": "r1", "update": "r2"}, True, "ready"),
-    ("OnDelete: still needs ready pods", {"strategy": "OnDelete", "ready": 1, "available": 1}, False,
-     "1 of 3 pod(s) ready"),
-]
-
-
-@pytest.mark.parametrize("case,kwargs,done,fragment", STATUS_CASES, ids=[c[0] for c in STATUS_CASES])
-def test_statefulset_status_ready(case, kwargs, done, fragment):
-    ok, why = statefulset_status_ready(statefulset(**kwargs))
-    assert ok is done
-    assert fragment in why
-
-
-def states(*pods):
-    return {p["metadata"]["name"]: pod_state(p) for p in pods}
-
-
-READY_AT = rollout.parse_time("2026-01-01T00:00:05Z")
-
-POD_CASES = [
-    ("all ready, same revision", {}, [pod("db-0"), pod("db-1"), pod("db-2")], True, "ready"),
-    ("missing ordinal", {}, [pod("db-0"), pod("db-2")], False, "db-1 does not exist"),
-    ("not ready", {}, [pod("db-0"), pod("db-1", ready=False), pod("db-2")], False, "db-1 is not ready"),
-    ("terminating", {}, [pod("db-0"), pod("db-1", terminating=True), pod("db-2")], False, "terminating"),
-    ("scale-in: extra ordinal left", {"replicas": 2}, [pod("db-0"), pod("db-1"), pod("db-2")], False,
-     "db-2 (outside the wanted ordinals)"),
-    ("rolling: stale revision", {"update": "r2"}, [pod("db-0"), pod("db-1"), pod("db-2")], False,
-     "not at revision r2"),
-    ("partition 2: only db-2 must be updated", {"update": "r2", "partition": 2},
-     [pod("db-0"), pod("db-1"), pod("db-2", revision="r2")], True, "ready"),
-    ("partition 1: db-1 stale", {"update": "r2", "partition": 1},
-     [pod("db-0"), pod("db-1"), pod("db-2", revision="r2")], False, "db-1 is not at revision r2"),
-    ("OnDelete ignores revisions", {"update": "r2", "strategy": "OnDelete"},
-     [pod("db-0"), pod("db-1"), pod("db-2")], True, "ready"),
-    ("generation not observed", {"generation": 3, "observed": 2}, [pod("db-0")], False, "generation"),
-    ("other pods are ignored", {"replicas": 1}, [pod("db-0"), pod("web-5")], True, "ready"),
-]
-
-
-@pytest.mark.parametrize("case,kwargs,pods,done,fragment", POD_CASES, ids=[c[0] for c in POD_CASES])
-def test_pods_ready(case, kwargs, pods, done, fragment):
-    ok, why, _wake = pods_ready(statefulset(**kwargs), states(*pods), READY_AT + 3600)
-    assert ok is done
-    assert fragment in why
-
-
-def test_pods_ready_waits_for_min_ready_seconds_and_says_when_to_wake():
-    sts = statefulset(replicas=2, min_ready=10)
-    ok, why, wake = pods_ready(sts, states(pod("db-0"), pod("db-1")), READY_AT + 4)
-    assert not ok and "minReadySeconds" in why
-    assert wake == READY_AT + 10
-    ok, _why, wake = pods_ready(sts, states(pod("db-0"), pod("db-1")), READY_AT + 10)
-    assert ok and wake is None
-
-
-ORDER_CASES = [
-    ("in order", "OrderedReady", [pod("db-0", created="2026-01-01T00:00:00Z", ready_at="2026-01-01T00:00:02Z"),
-                                  pod("db-1", created="2026-01-01T00:00:03Z", ready_at="2026-01-01T00:00:04Z")], []),
-    ("db-1 created before db-0 ready", "OrderedReady",
-     [pod("db-0", created="2026-01-01T00:00:00Z", ready_at="2026-01-01T00:00:09Z"),
-      pod("db-1", created="2026-01-01T00:00:03Z", ready_at="2026-01-01T00:00:10Z")],
-     ["pod db-1 was created before db-0 was Ready"]),
-    ("Parallel has no order", "Parallel",
-     [pod("db-0", created="2026-01-01T00:00:00Z", ready_at="2026-01-01T00:00:09Z"),
-      pod("db-1", created="2026-01-01T00:00:03Z", ready_at="2026-01-01T00:00:10Z")], []),
-]
-
-
-@pytest.mark.parametrize("case,policy,pods,expected", ORDER_CASES, ids=[c[0] for c in ORDER_CASES])
-def test_order_violations(case, policy, pods, expected):
-    assert order_violations(statefulset(replicas=2, policy=policy), states(*pods)) == expected
-
-
-STUCK_CASES = [
-    ("lowest not ready under OrderedReady", {}, [pod("db-0"), pod("db-1", ready=False)], 1),
-    ("missing ordinal", {}, [pod("db-0"), pod("db-1")], 2),
-    ("scale-in: highest extra ordinal", {"replicas": 1}, [pod("db-0"), pod("db-1"), pod("db-2")], 2),
-    ("rolling update goes from the top", {"update": "r2"}, [pod("db-0"), pod("db-1"), pod("db-2")], 2),
-    ("nothing stuck", {}, [pod("db-0"), pod("db-1"), pod("db-2")], None),
-]
-
-
-@pytest.mark.parametrize("case,kwargs,pods,expected", STUCK_CASES, ids=[c[0] for c in STUCK_CASES])
-def test_stuck_ordinal(case, kwargs, pods, expected):
-    assert stuck_ordinal(statefulset(**kwargs), states(*pods)) == expected
-
-
-def waiting(reason, message="", **extra):
-    status = {"name": "db", "image": "mariadb:nope", "state": {"waiting": {"reason": reason, "message": message}}}
-    status.update(extra)
-    return [status]
-
-
-def pvc(name, phase="Pending", storage_class=None):
-    spec = {"storageClassName": storage_class} if storage_class is not None else {}
-    return {"metadata": {"name": name}, "spec": spec, "status": {"phase": phase}}
-
-
-def oom_pod(limit, init=False, waiting_reason=None):
-    """A pod whose server (or init) container was OOMKilled and restarted three times."""
-    name = "init-datadir" if init else "mysql"
-    state = {"waiting": {"reason": waiting_reason}} if waiting_reason else {"running": {}}
-    status = {"name": name, "image": "mariadb:11.8", "ready": False, "restartCount": 3, "state": state,
-              "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}
-    p = pod("db-0", ready=False, phase="Pending" if init else "Running")
-    container = {"name": name, "resources": {"limits": {"memory": limit}} if limit else {}}
-    p["spec"]["initContainers" if init else "containers"] = [container]
-    p["status"]["initContainerStatuses" if init else "containerStatuses"] = [status]
-    return p
-
-
-def event(kind, name, reason, message, type_="Warning"):
-    return {"involvedObject": {"kind": kind, "name": name}, "reason": reason, "message": message, "type": type_,
-            "lastTimestamp": "2026-01-01T00:00:10Z"}
-
-
-DEFAULT_SC = {"metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}
-PLAIN_SC = {"metadata": {"name": "slow"}}
-UNSCHEDULED = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                "message": "0/3 nodes are available: 3 Insufficient memory."}]
-
-DIAGNOSE_CASES = [
-    ("PVC without StorageClass and no default",
-     dict(pod=pod("db-0", ready=False, phase="Pending", scheduled=False, conditions=UNSCHEDULED),
-          pvcs=[pvc("data-db-0")], storage_classes=[PLAIN_SC]),
-     "PVCPending", "names no StorageClass and the cluster has no default StorageClass"),
-    ("PVC with a StorageClass that does not exist",
-     dict(pod=pod("db-0", ready=False, phase="Pending", scheduled=False, conditions=UNSCHEDULED),
-          pvcs=[pvc("data-db-0", storage_class="fast")], storage_classes=[DEFAULT_SC]),
-     "PVCPending", "StorageClass 'fast' does not exist"),
-    ("PVC with no PV for the empty class",
-     dict(pod=pod("db-0", ready=False, phase="Pending", scheduled=False, conditions=UNSCHEDULED),
-          pvcs=[pvc("data-db-0", storage_class="")], storage_classes=[DEFAULT_SC]),
-     "PVCPending", "no PersistentVolume matches it"),
-    ("PVC binding failure event",
-     dict(pod=pod("db-0", ready=False, phase="Pending", scheduled=False, conditions=UNSCHEDULED),
-          pvcs=[pvc("data-db-0", storage_class="standard")], storage_classes=[DEFAULT_SC],
-          events=[event("PersistentVolumeClaim", "data-db-0", "ProvisioningFailed", "no space left")]),
-     "PVCPending", "ProvisioningFailed: no space left"),
-    ("unschedulable with bound claims",
-     dict(pod=pod("db-0", ready=False, phase="Pending", scheduled=False, conditions=UNSCHEDULED),
-          pvcs=[pvc("data-db-0", phase="Bound")]),
-     "Unschedulable", "Insufficient memory"),
-    ("ImagePullBackOff",
-     dict(pod=pod("db-0", ready=False, phase="Pending", containers=waiting("ImagePullBackOff", "Back-off pulling"))),
-     "ImagePull", "image mariadb:nope cannot be pulled (ImagePullBackOff)"),
-    ("ErrImagePull",
-     dict(pod=pod("db-0", ready=False, phase="Pending", containers=waiting("ErrImagePull", "not found"))),
-     "ImagePull", "(ErrImagePull): not found"),
-    ("CrashLoopBackOff",
-     dict(pod=pod("db-0", ready=False, containers=waiting(
-         "CrashLoopBackOff", restartCount=4, lastState={"terminated": {"exitCode": 1, "reason": "Error"}}))),
-     "CrashLoopBackOff", "crash-looping (4 restarts, last exit code 1, Error)"),
-    ("CrashLoopBackOff says the server's last error (termination message from the log)",
-     dict(pod=pod("db-0", ready=False, containers=waiting(
-         "CrashLoopBackOff", restartCount=2, lastState={"terminated": {
-             "exitCode": 7, "reason": "Error",
-             "message": "2026-01-01 0 [Note] Starting\n2026-01-01 0 [ERROR] mariadbd: unknown variable "
-                        "'no_such_option=1'\n2026-01-01 0 [ERROR] Aborting\n"}}))),
-     "CrashLoopBackOff", "last exit code 7, Error); it said: 2026-01-01 0 [ERROR] mariadbd: unknown variable 'no_such_option=1'"),
-    ("restarted after a crash, running again but not ready: still the crash loop",
-     dict(pod=pod("db-0", ready=False, containers=[{
-         "name": "mysql", "ready": False, "restartCount": 1, "state": {"running": {}},
-         "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": "[ERROR] bad option\n"}}}])),
-     "CrashLoopBackOff", "container mysql keeps restarting (1 restarts, last exit code 1, Error); it said: [ERROR] bad"),
-    ("OOMKilled while crash-looping names the memory limit",
-     dict(pod=oom_pod(limit="32Mi", waiting_reason="CrashLoopBackOff")),
-     "OOMKilled", "container mysql ran out of memory and was killed (OOMKilled, 3 restarts, memory limit 32Mi)"),
-    ("OOMKilled init container, restarted and running again",
-     dict(pod=oom_pod(limit=None, init=True)),
-     "OOMKilled", "container init-datadir ran out of memory and was killed (OOMKilled, 3 restarts, no memory limit set)"),
-    ("failing startup probe (event)",
-     dict(pod=pod("db-0", ready=False),
-          events=[event("Pod", "db-0", "Unhealthy", "Startup probe failed: mysqld is not running\n")]),
-     "StartupProbe", "startup probe failing: Startup probe failed: mysqld is not running"),
-    ("events of an earlier pod of the same name are ignored",
-     dict(pod=pod("db-0", ready=False),
-          events=[dict(event("Pod", "db-0", "Unhealthy", "Readiness probe failed: old"),
-                       involvedObject={"kind": "Pod", "name": "db-0", "uid": "uid-of-a-deleted-pod"})]),
-     "ReadinessProbe", "Running but not Ready"),
-    ("failing readiness probe (event)",
-     dict(pod=pod("db-0", ready=False), events=[event("Pod", "db-0", "Unhealthy", "Readiness probe failed: refused")]),
-     "ReadinessProbe", "readiness probe failing: Readiness probe failed: refused"),
-    ("running but not ready (conditions only)",
-     dict(pod=pod("db-0", ready=False)), "ReadinessProbe", "Running but not Ready"),
-    ("Multi-Attach",
-     dict(pod=pod("db-0", ready=False, phase="Pending"),
-          events=[event("Pod", "db-0", "FailedAttachVolume",
-                        "Multi-Attach error for volume \"pvc-1\" Volume is already used by pod(s) db-9")]),
-     "MultiAttach", "Multi-Attach error for volume"),
-    ("pod not created, controller event",
-     dict(pod=None, pod_name="db-1", sts_events=[event("StatefulSet", "db", "FailedCreate", "exceeded quota")]),
-     "FailedCreate", "pod db-1 was not created: exceeded quota"),
-    ("pod not created yet", dict(pod=None, pod_name="db-1"), "NotCreated", "db-1 has not been created"),
-]
-
-
-@pytest.mark.parametrize("case,kwargs,reason,fragment", DIAGNOSE_CASES, ids=[c[0] for c in DIAGNOSE_CASES])
-def test_diagnose_pod(case, kwargs, reason, fragment):
-    got_reason, message = diagnose_pod(**kwargs)
-    assert got_reason == reason
-    assert fragment in message
-
-
-def test_diagnose_pvc_bound_is_fine():
-    assert diagnose_pvc(pvc("data-db-0", phase="Bound"), [], []) is None
-
-
-def test_timeline_sorted_by_ordinal_with_times():
-    rows = build_timeline("db", states(pod("db-10"), pod("db-2"), pod("other-0")))
-    assert [r["ordinal"] for r in rows] == [2, 10]
-    assert rows[0] == {"ordinal": 2, "pod": "db-2", "created": "2026-01-01T00:00:00Z",
-                       "scheduled": "2026-01-01T00:00:00Z", "ready": "2026-01-01T00:00:05Z", "node": "node-0"}
-
-
-# -- the watch loop over a scripted client ---------------------------------------------------------
-class Policy:
-    def __init__(self):
-        self.waits = 0
-
-    def clock(self):
-        import time
-        return time.monotonic()
-
-    def wait(self, attempt, retry_after=None, budget_end=None):
-        self.waits += 1
-        return attempt < 5
-
-
-class ScriptedWatchClient:
-    """list() answers from a table; watch() plays scripted streams (lists of events or an exception)."""
-
-    def __init__(self, lists, streams, objects=None):
-        self.objects = objects or {}
-        self.lists = lists
-        self.streams = streams
-        self.policy = Policy()
-        self.request_count = 0
-        self.watch_calls = []
-        self.list_calls = []
-
-    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None, **query):
-        self.request_count += 1
-        self.list_calls.append(kind)
-        answers = self.lists[kind]
-        return answers.pop(0) if len(answers) > 1 else answers[0]
-
-    def watch(self, api_version, kind, namespace=None, resource_version=None, **kwargs):
-        self.request_count += 1
-        self.watch_calls.append((kind, resource_version))
-        script = self.streams[kind].pop(0) if self.streams[kind] else None
-        if script is None:
-            import threading
-            threading.Event().wait(5)  # an idle stream
-            return iter(())
-        if isinstance(script, Exception):
-            raise script
-        return iter(script)
-
-    def get(self, api_version, kind, name, namespace=None):
-        self.request_count += 1
-        return self.objects.get((kind, name))
-
-
-def listing(items, rv="1"):
-    return {"metadata": {"resourceVersion": rv}, "items": items}
 
 
 def test_waiter_finishes_on_the_event_that_makes_it_ready_and_resumes_dropped_watches():
@@ -366,3 +71,58 @@ def test_waiter_until_gone():
 
 def test_queue_module_is_the_stdlib_one():
     assert queue.Queue is rollout.queue.Queue
+
+
+def test_lifecycle_still_finds_what_it_imports_from_rollout():
+    # lifecycle.py imports these from rollout; they live in readiness.py now.
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import readiness
+    assert rollout.build_timeline is readiness.build_timeline
+    assert rollout.pod_state is readiness.pod_state
+    assert rollout.statefulset_status_ready is readiness.statefulset_status_ready
+
+
+def test_an_unknown_wait_mode_is_refused_before_anything_is_read():
+    client = ScriptedWatchClient(lists={}, streams={})
+    with pytest.raises(ValueError, match="until must be one of deleted, deleted-pods, gone, ready, not 'bogus'"):
+        RolloutWaiter(client, "ns", "db", wait_timeout=5).wait("bogus")
+    assert client.request_count == 0
+
+
+def test_waiter_until_deleted_waits_for_orphaned_pods():
+    client = ScriptedWatchClient(
+        lists={"StatefulSet": [listing([])], "Pod": [listing([pod("db-0")])]},
+        streams={"StatefulSet": [], "Pod": [[{"type": "DELETED", "object": pod("db-0")}]]})
+    result = RolloutWaiter(client, "ns", "db", wait_timeout=5, stall_timeout=0).wait("deleted")
+    assert result.statefulset is None and result.timeline == []
+    assert client.list_calls == ["StatefulSet", "Pod"]
+
+
+def test_waiter_wait_timeout_names_the_stuck_ordinal_and_the_status():
+    stuck = statefulset(replicas=2, ready=1, available=1)
+    client = ScriptedWatchClient(
+        lists={"StatefulSet": [listing([stuck])], "Pod": [listing([pod("db-0")])], "Event": [listing([])]},
+        streams={"StatefulSet": [], "Pod": []})
+    with pytest.raises(WaitTimeout) as caught:
+        RolloutWaiter(client, "ns", "db", wait_timeout=0.3, stall_timeout=0).wait()
+    assert caught.value.stuck == 1
+    assert caught.value.msg == ("StatefulSet ns/db not ready: wait_timeout (0.3s) reached; stuck at ordinal 1: "
+                                "pod db-1 has not been created yet (status: 1 of 2 pod(s) ready)")
+    assert [row["pod"] for row in caught.value.timeline] == ["db-0"]
+
+
+def test_waiter_fails_when_the_statefulset_is_deleted_while_waiting():
+    not_ready = statefulset(replicas=2, ready=1, available=1)
+    client = ScriptedWatchClient(
+        lists={"StatefulSet": [listing([not_ready])], "Pod": [listing([pod("db-0")])]},
+        streams={"StatefulSet": [[{"type": "DELETED", "object": not_ready}]], "Pod": []})
+    with pytest.raises(rollout.K8sError, match="StatefulSet ns/db was deleted while waiting for it"):
+        RolloutWaiter(client, "ns", "db", wait_timeout=5, stall_timeout=0).wait()
+
+
+def test_waiter_raises_what_a_watch_could_not_survive():
+    client = ScriptedWatchClient(
+        lists={"StatefulSet": [listing([statefulset(replicas=2, ready=1, available=1)])],
+               "Pod": [listing([pod("db-0")])]},
+        streams={"StatefulSet": [], "Pod": [K8sApiError("pods is forbidden", status=403)]})
+    with pytest.raises(K8sApiError, match="pods is forbidden"):
+        RolloutWaiter(client, "ns", "db", wait_timeout=5, stall_timeout=0).wait()
