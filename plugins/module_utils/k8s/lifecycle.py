@@ -38,12 +38,12 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
     pvc_ordinal,
     selector_string,
 )
-from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import (
-    RolloutWaiter,
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.readiness import (
     build_timeline,
     pod_state,
     statefulset_status_ready,
 )
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.rollout import RolloutWaiter
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.service import ApplyOptions
 
 SCALE_MANAGER_SUFFIX = "-scale"

@@ -20,7 +20,6 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery impor
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import K8sError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.progress import ProgressWriter
-# lifecycle.py imports build_timeline, pod_state and statefulset_status_ready from here.
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.readiness import (
     WAIT_CHECKS,
     build_timeline,

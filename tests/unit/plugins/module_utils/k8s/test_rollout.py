@@ -1,5 +1,4 @@
 """The rollout waiter over a scripted watch client: ends on the right event, names the stuck ordinal (no network)."""
-import queue
 
 import pytest
 
@@ -67,18 +66,6 @@ def test_waiter_until_gone():
         streams={"StatefulSet": [[{"type": "DELETED", "object": statefulset(replicas=0)}]], "Pod": []})
     result = RolloutWaiter(client, "ns", "db", wait_timeout=5, stall_timeout=0).wait("gone")
     assert result.statefulset is None
-
-
-def test_queue_module_is_the_stdlib_one():
-    assert queue.Queue is rollout.queue.Queue
-
-
-def test_lifecycle_still_finds_what_it_imports_from_rollout():
-    # lifecycle.py imports these from rollout; they live in readiness.py now.
-    from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s import readiness
-    assert rollout.build_timeline is readiness.build_timeline
-    assert rollout.pod_state is readiness.pod_state
-    assert rollout.statefulset_status_ready is readiness.statefulset_status_ready
 
 
 def test_an_unknown_wait_mode_is_refused_before_anything_is_read():
