@@ -308,7 +308,7 @@ class FakeCloudSql(object):
     def gate_next_reads(self, project, instance, count, timeout=10.0):
         """Hold the next `count` instances.get of the instance until all have arrived (or timeout)."""
         with self.lock:
-            self.gates[(project, instance)] = threading.Barrier(count, timeout=timeout)
+            self.gates[(project, instance)] = [threading.Barrier(count, timeout=timeout), count]
 
     def clear_faults(self):
         """Disarm every fault armed above (schedules, gates, races, lost responses, failures)."""
@@ -324,7 +324,13 @@ class FakeCloudSql(object):
         if method != "GET" or len(parts) != 5 or parts[:2] != ["v1", "projects"] or parts[3] != "instances":
             return None
         with self.lock:
-            return self.gates.pop((parts[2], parts[4]), None)
+            gate = self.gates.get((parts[2], parts[4]))
+            if gate is None:
+                return None
+            gate[1] -= 1  # each of the `count` readers waits on the same barrier
+            if not gate[1]:
+                del self.gates[(parts[2], parts[4])]
+            return gate[0]
 
     @property
     def write_count(self):
