@@ -86,7 +86,7 @@ def arm_errors(status, retry_after=None, sweep=1, **rule):
 
 def arm_busy(seconds):
     def arm(fake, run):
-        fake.start_busy_operation(PROJECT, run.instance, seconds)
+        fake.busy_on_next_read(PROJECT, run.instance, seconds)
         return _statuses(fake, len(fake.request_log), 409)
     return arm
 
@@ -124,7 +124,8 @@ SCENARIOS = [
                  "waits as long as the API asked before re-sending either"),
     Scenario("503", "503 UNAVAILABLE on every 2nd request, twice", quick=True,
              arm=arm_errors(503, every=2, limit=2, sweep=2)),
-    Scenario("409 operation in progress", "another client's operation runs for 1 s", arm=arm_busy(1.0),
+    Scenario("409 operation in progress", "another client's 0.5 s operation starts right after our read",
+             arm=arm_busy(0.5),
              why="409 operationInProgress is retried until the other operation is done"),
     Scenario("412 another writer", "another client adds a network between our read and our PATCH",
              arm=arm_race, why="the stale PATCH gets 412; the module reads again and merges"),

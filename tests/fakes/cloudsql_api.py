@@ -20,6 +20,8 @@ semantics our modules rely on:
 - race_on_next_read(): right after our next instances.get, "another client" adds an entry and
   bumps settingsVersion, so the caller's PATCH is stale (not while an operation runs on the
   instance: a real client's write would get 409 then, so the race waits for a later read).
+- busy_on_next_read(seconds): right after our next instances.get, another client's operation
+  starts on the instance, so the caller's write meets 409 operationInProgress for that long.
 - inject_errors(status, every, limit, retry_after, method, path_suffix): a schedule of 429 / 503
   answers (every Nth matching /v1 request, before anything acts), with the JSON error bodies
   Google's front end sends: 429 RESOURCE_EXHAUSTED (reason rateLimitExceeded, an ErrorInfo
@@ -151,6 +153,7 @@ class FakeCloudSql(object):
         self.denied_projects = set()
         self.fail_next = {}
         self.race_next = {}
+        self.busy_next = {}
         self.lose_next = []
         self.error_schedules = []
         self.gates = {}
@@ -297,6 +300,10 @@ class FakeCloudSql(object):
         with self.lock:
             self.race_next[(project, instance)] = dict(entry, kind="sql#aclEntry")
 
+    def busy_on_next_read(self, project, instance, seconds):
+        with self.lock:
+            self.busy_next[(project, instance)] = seconds
+
     def inject_errors(self, status, every=1, limit=None, first=1, retry_after=None, method=None, path_suffix=None):
         """Answer every `every`th /v1 request matching method / path_suffix with 429 or 503 (see the
         module docstring), before it acts; returns the schedule (its .fired counts the answers)."""
@@ -316,6 +323,7 @@ class FakeCloudSql(object):
             self.error_schedules = []
             self.gates = {}
             self.race_next = {}
+            self.busy_next = {}
             self.lose_next = []
             self.fail_next = {}
 
@@ -542,6 +550,9 @@ class FakeCloudSql(object):
                 # Another client changes the settings between our read and our write.
                 instance["settings"]["ipConfiguration"]["authorizedNetworks"].append(race)
                 instance["settings"]["settingsVersion"] = str(int(instance["settings"]["settingsVersion"]) + 1)
+            busy = None if self._busy(*key) else self.busy_next.pop(key, None)
+            if busy:
+                self.start_busy_operation(key[0], key[1], busy)
             return 200, response
         if method != "PATCH":
             raise ApiError(405, "Method not allowed", "badRequest", "INVALID_ARGUMENT")
