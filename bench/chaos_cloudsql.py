@@ -260,9 +260,8 @@ class CloudSqlChaos:
                 notes.append("took %.1fs, more than its bound of %ds" % (elapsed, scenario.bound))
         records = self.fake.request_log[first_record:]
         # Which requests met a fault or a conflict (None: the answer was lost), for the results file.
-        outcome["faulted"] = ["%s %s %s" % (r["verb"], r["path"].split("/")[-1] if r["path"].count("/") > 5 else
-                                            r["path"].split("/", 4)[-1], r["status"])
-                              for r in records if r["status"] not in (200,)]
+        outcome["faulted"] = ["%s %s %s" % (r["verb"], r["path"].split("/", 4)[-1], r["status"])
+                              for r in records if r["status"] != 200]
         early = chaos.early_retries(records, scenario.retry_after)
         if early:
             notes.append("re-sent sooner than Retry-After said: %s" % "; ".join(early))

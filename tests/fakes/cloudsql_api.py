@@ -570,7 +570,8 @@ class FakeCloudSql(object):
             raise ApiError(409, "Operation failed because another operation was already in progress. "
                            "Try your request after the current operation is complete.",
                            "operationInProgress", "ABORTED")
-        # The settings version moves as soon as the update is accepted.
+        # The settings version moves when the update is applied (its operation DONE); until then
+        # every other write gets 409 operationInProgress.
         op = self._operation(key[0], key[1], "UPDATE", effect, user)
         return 200, op
 
