@@ -141,7 +141,7 @@ SCENARIOS = [
     Scenario("operation error", "the update operation ends with INTERNAL_ERROR", expect="failure", quick=True,
              message="INTERNAL_ERROR: An internal error has occurred", bound=10, arm=arm_operation_error,
              why="an operation error is reported with its text; nothing else on the instance changes"),
-    Scenario("503 forever", "503 on every request", expect="failure", message="503", wait_timeout=2, bound=2 + 5,
+    Scenario("503 forever", "503 on every request", expect="failure", message="503", wait_timeout=2, bound=2 + 8,
              arm=arm_errors(503, every=1), quick=True,
              why="the task deadline (wait_timeout 2 s) bounds the retries"),
     Scenario("429 Retry-After past the deadline", "429 on every request, Retry-After: 30", expect="failure",
