@@ -11,7 +11,8 @@ LOCALKUBE := python3 tools/localkube/localkube.py
 FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-role clean \
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-role \
+        chaos-cloudsql clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -24,6 +25,7 @@ help:
 	@echo "make awx-surveys   regenerate awx/*.survey.json from the roles' argument specs"
 	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
 	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
+	@echo "make chaos-cloudsql  the Cloud SQL modules under 429/503/409/412/lost answers, against the fake (no cluster)"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -91,12 +93,16 @@ bench: venv cluster
 
 # Fault-proxy scenarios (bench/chaos.py); CHAOS_RUNS=3 for a quick pass, CHAOS_ARGS=--quick for the
 # `make test` subset. Component restarts are separate (CHAOS_ARGS=--restarts): they disturb the cluster.
-chaos: venv cluster
+chaos: venv cluster chaos-cloudsql
 	$(PY) bench/chaos.py $(CHAOS_ARGS)
 
 # The mysql_cluster role re-run under API faults on real pods (CHAOS_ROLE_RUNS per scenario, default 3).
 chaos-role: venv cluster
 	$(PY) bench/chaos_role.py
+
+# Cloud SQL scenarios (bench/chaos_cloudsql.py) against tests/fakes/cloudsql_api.py: no cluster needed.
+chaos-cloudsql: venv
+	$(PY) bench/chaos_cloudsql.py $(CHAOS_CLOUDSQL_ARGS)
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench

@@ -111,17 +111,17 @@ def sts_definition(name, namespace, nodes="kwok"):
                                   "spec": pod}}}
 
 
-def module_command(args):
-    return [sys.executable, "-m", "ansible_collections.statefuldb.k8s.plugins.modules.statefulset",
+def module_command(args, module="statefulset"):
+    return [sys.executable, "-m", "ansible_collections.statefuldb.k8s.plugins.modules." + module,
             json.dumps({"ANSIBLE_MODULE_ARGS": args})]
 
 
-def run_module(args, timeout=180):
-    """Run the statefulset module as Ansible does on the target; (result dict, seconds)."""
+def run_module(args, timeout=180, module="statefulset"):
+    """Run a module of the collection as Ansible does on the target; (result dict, seconds)."""
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".collections"))
     started = time.monotonic()
     try:
-        proc = subprocess.run(module_command(args), capture_output=True, text=True, env=env, timeout=timeout,
+        proc = subprocess.run(module_command(args, module), capture_output=True, text=True, env=env, timeout=timeout,
                               check=False)
     except subprocess.TimeoutExpired:
         return {"failed": True, "msg": "HUNG: no answer in %d s" % timeout, "hung": True}, time.monotonic() - started
@@ -297,14 +297,20 @@ def summarize(results):
     return rows
 
 
-def table(summary):
-    lines = ["| scenario | fault rule | pods | criterion | runs | succeeded | p50 s | p95 s | half-applied | rows lost |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in summary:
-        lines.append("| %s | `%s` | %s | %s | %d | %d | %.1f | %.1f | %d | %s |" % (
-            row["scenario"], " ".join(row["rules"]), row["nodes"], row["criterion"], row["runs"], row["succeeded"],
-            row["p50"], row["p95"], row["half_applied"], row["rows_lost"]))
+def markdown_table(headers, rows):
+    """A Markdown table: one header line, the separator, one line per row of cells (already text)."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return "\n".join(lines)
+
+
+def table(summary):
+    return markdown_table(
+        ["scenario", "fault rule", "pods", "criterion", "runs", "succeeded", "p50 s", "p95 s", "half-applied",
+         "rows lost"],
+        [[row["scenario"], "`%s`" % " ".join(row["rules"]), row["nodes"], row["criterion"], "%d" % row["runs"],
+          "%d" % row["succeeded"], "%.1f" % row["p50"], "%.1f" % row["p95"], "%d" % row["half_applied"],
+          "%s" % row["rows_lost"]] for row in summary])
 
 
 def save(args, summary, details):

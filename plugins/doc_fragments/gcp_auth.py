@@ -69,6 +69,8 @@ options:
       - Seconds the whole task may take, all its requests, retries and operation waits together
         (one deadline, not one per request). Retried within it are throttled (429), failing (5xx)
         and busy (409 operationInProgress) requests, timeouts and dropped connections.
+      - A C(Retry-After) from the API is waited in full; one longer than what is left of
+        O(wait_timeout) fails the task at once instead of retrying early.
     type: int
     default: 600
 notes:

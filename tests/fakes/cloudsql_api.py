@@ -18,8 +18,20 @@ semantics our modules rely on:
   connection is closed without a response (a timeout or reset after the API acted), so the
   client retries a request that already took effect.
 - race_on_next_read(): right after our next instances.get, "another client" adds an entry and
-  bumps settingsVersion, so the caller's PATCH is stale.
-Writes are counted (write_count, writes) so tests can prove nothing was written.
+  bumps settingsVersion, so the caller's PATCH is stale (not while an operation runs on the
+  instance: a real client's write would get 409 then, so the race waits for a later read).
+- busy_on_next_read(seconds): right after our next instances.get, another client's operation
+  starts on the instance, so the caller's write meets 409 operationInProgress for that long.
+- inject_errors(status, every, limit, retry_after, method, path_suffix): a schedule of 429 / 503
+  answers (every Nth matching /v1 request, before anything acts), with the JSON error bodies
+  Google's front end sends: 429 RESOURCE_EXHAUSTED (reason rateLimitExceeded, an ErrorInfo
+  RATE_LIMIT_EXCEEDED detail; with retry_after also a Retry-After header and a RetryInfo
+  detail), 503 UNAVAILABLE (reason backendError).
+- gate_next_reads(project, instance, count): the next `count` instances.get calls are answered
+  only once all of them have arrived, so that many concurrent clients read the same
+  settingsVersion (a deterministic read-modify-write race).
+Writes are counted (write_count, writes) so tests can prove nothing was written; request_log
+has every /v1 request (monotonic arrival time, verb, path, status; None when the answer was lost).
 """
 
 from __future__ import annotations
@@ -65,11 +77,57 @@ def _parse_time(text):
 
 
 class ApiError(Exception):
-    def __init__(self, code, message, reason, status):
+    def __init__(self, code, message, reason, status, details=None, headers=None):
         super().__init__(message)
         self.code = code
+        self.headers = headers or {}
         self.body = {"error": {"code": code, "message": message, "status": status,
                                "errors": [{"domain": "global", "reason": reason, "message": message}]}}
+        if details:
+            self.body["error"]["details"] = details
+
+
+def throttled_error(project, retry_after=None):
+    """429 as Google's API front end answers a request over the per-minute quota."""
+    message = ("Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service "
+               "'sqladmin.googleapis.com' for consumer 'project_number:123456789012'.")
+    details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
+                "domain": "googleapis.com",
+                "metadata": {"service": "sqladmin.googleapis.com", "quota_metric": "sqladmin.googleapis.com/default",
+                             "quota_limit": "defaultPerMinutePerUser", "consumer": "projects/%s" % project}}]
+    headers = {}
+    if retry_after is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "%gs" % retry_after})
+        headers["Retry-After"] = "%d" % retry_after
+    return ApiError(429, message, "rateLimitExceeded", "RESOURCE_EXHAUSTED", details, headers)
+
+
+def unavailable_error():
+    """503 as Google's front end answers when the backend is briefly unavailable."""
+    return ApiError(503, "The service is currently unavailable.", "backendError", "UNAVAILABLE")
+
+
+class ErrorSchedule(object):
+    """Every `every`th matching request (from the `first`th on) gets `status`, at most `limit` times."""
+
+    def __init__(self, status, every=1, limit=None, first=1, retry_after=None, method=None, path_suffix=None):
+        if status not in (429, 503):
+            raise ValueError("inject_errors: status must be 429 or 503")
+        self.status, self.every, self.limit, self.first = status, max(1, every), limit, max(1, first)
+        self.retry_after, self.method, self.path_suffix = retry_after, method, path_suffix
+        self.seen = 0
+        self.fired = 0
+
+    def take(self, method, path, project):
+        if (self.method and method != self.method) or (self.path_suffix and not path.endswith(self.path_suffix)):
+            return None
+        self.seen += 1
+        if self.seen < self.first or (self.seen - self.first) % self.every:
+            return None
+        if self.limit is not None and self.fired >= self.limit:
+            return None
+        self.fired += 1
+        return throttled_error(project, self.retry_after) if self.status == 429 else unavailable_error()
 
 
 def _merge(target, patch):
@@ -95,9 +153,13 @@ class FakeCloudSql(object):
         self.denied_projects = set()
         self.fail_next = {}
         self.race_next = {}
+        self.busy_next = {}
         self.lose_next = []
+        self.error_schedules = []
+        self.gates = {}
         self.writes = []
         self.requests = []
+        self.request_log = []
         self.token_requests = 0
         self.backends = {}
         self.server = None
@@ -237,6 +299,46 @@ class FakeCloudSql(object):
     def race_on_next_read(self, project, instance, entry):
         with self.lock:
             self.race_next[(project, instance)] = dict(entry, kind="sql#aclEntry")
+
+    def busy_on_next_read(self, project, instance, seconds):
+        with self.lock:
+            self.busy_next[(project, instance)] = seconds
+
+    def inject_errors(self, status, every=1, limit=None, first=1, retry_after=None, method=None, path_suffix=None):
+        """Answer every `every`th /v1 request matching method / path_suffix with 429 or 503 (see the
+        module docstring), before it acts; returns the schedule (its .fired counts the answers)."""
+        schedule = ErrorSchedule(status, every, limit, first, retry_after, method, path_suffix)
+        with self.lock:
+            self.error_schedules.append(schedule)
+        return schedule
+
+    def gate_next_reads(self, project, instance, count, timeout=10.0):
+        """Hold the next `count` instances.get of the instance until all have arrived (or timeout)."""
+        with self.lock:
+            self.gates[(project, instance)] = [threading.Barrier(count, timeout=timeout), count]
+
+    def clear_faults(self):
+        """Disarm every fault armed above (schedules, gates, races, lost responses, failures)."""
+        with self.lock:
+            self.error_schedules = []
+            self.gates = {}
+            self.race_next = {}
+            self.busy_next = {}
+            self.lose_next = []
+            self.fail_next = {}
+
+    def _take_gate(self, method, path):
+        parts = [p for p in path.split("/") if p]
+        if method != "GET" or len(parts) != 5 or parts[:2] != ["v1", "projects"] or parts[3] != "instances":
+            return None
+        with self.lock:
+            gate = self.gates.get((parts[2], parts[4]))
+            if gate is None:
+                return None
+            gate[1] -= 1  # each of the `count` readers waits on the same barrier
+            if not gate[1]:
+                del self.gates[(parts[2], parts[4])]
+            return gate[0]
 
     @property
     def write_count(self):
@@ -407,6 +509,10 @@ class FakeCloudSql(object):
                 raise ApiError(403, "The client is not authorized to make this request.",
                                "notAuthorized", "PERMISSION_DENIED")
             user = grant["sub"]
+            for schedule in self.error_schedules:
+                error = schedule.take(method, path, project)
+                if error is not None:
+                    raise error
             if parts[3] == "operations" and len(parts) == 5 and method == "GET":
                 op = self.operations.get((project, parts[4]))
                 if op is None:
@@ -439,11 +545,14 @@ class FakeCloudSql(object):
         if method == "GET":
             self._drop_expired(instance)
             response = copy.deepcopy(instance)
-            race = self.race_next.pop(key, None)
+            race = None if self._busy(*key) else self.race_next.pop(key, None)
             if race:
                 # Another client changes the settings between our read and our write.
                 instance["settings"]["ipConfiguration"]["authorizedNetworks"].append(race)
                 instance["settings"]["settingsVersion"] = str(int(instance["settings"]["settingsVersion"]) + 1)
+            busy = None if self._busy(*key) else self.busy_next.pop(key, None)
+            if busy:
+                self.start_busy_operation(key[0], key[1], busy)
             return 200, response
         if method != "PATCH":
             raise ApiError(405, "Method not allowed", "badRequest", "INVALID_ARGUMENT")
@@ -461,7 +570,8 @@ class FakeCloudSql(object):
             raise ApiError(409, "Operation failed because another operation was already in progress. "
                            "Try your request after the current operation is complete.",
                            "operationInProgress", "ABORTED")
-        # The settings version moves as soon as the update is accepted.
+        # The settings version moves when the update is applied (its operation DONE); until then
+        # every other write gets 409 operationInProgress.
         op = self._operation(key[0], key[1], "UPDATE", effect, user)
         return 200, op
 
@@ -600,9 +710,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output quiet
         pass
 
-    def _send(self, code, payload):
+    def _send(self, code, payload, headers=None):
         data = json.dumps(payload).encode()
         self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -627,16 +739,26 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._send(400, {"error": {"code": 400, "message": "Invalid JSON payload received.",
                                               "status": "INVALID_ARGUMENT"}})
+        record = {"t": time.monotonic(), "verb": method, "path": url.path, "status": None, "watch": False}
         with self.fake.lock:
             self.fake.requests.append((method, url.path))
+            self.fake.request_log.append(record)
+        gate = self.fake._take_gate(method, url.path)
+        if gate is not None:
+            try:  # outside the lock: the other readers must get in
+                gate.wait()
+            except threading.BrokenBarrierError:
+                pass
         try:
             code, payload = self.fake.handle_api(method, url.path, query, body, token)
         except ApiError as exc:
-            return self._send(exc.code, exc.body)
+            record["status"] = exc.code
+            return self._send(exc.code, exc.body, exc.headers)
         if self.fake._take_loss(method, url.path):
             # Applied, but the client never hears back.
             self.close_connection = True
             return None
+        record["status"] = code
         return self._send(code, payload)
 
     def do_GET(self):

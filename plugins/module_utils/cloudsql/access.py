@@ -74,6 +74,8 @@ def ensure_access(client, desired_networks, state="present", exclusive=False, ss
                   ipv4_enabled=None, check_mode=False, allow_ssl_downgrade=False, managed_prefix=None):
     """Make the instance's ipConfiguration match the task; returns the module result."""
     attempts = 0
+    first_read = None
+    maybe_applied = False  # a PATCH of ours lost its answer, then met 409/412: it may have been applied
     while True:
         instance = client.get_instance()
         settings = instance.get("settings") or {}
@@ -82,8 +84,13 @@ def ensure_access(client, desired_networks, state="present", exclusive=False, ss
                                          ipv4_enabled, now=utcnow(), allow_ssl_downgrade=allow_ssl_downgrade,
                                          managed_prefix=managed_prefix)
         before = access_summary(before_conf)
+        first_read = first_read or before
         if new_conf is None:
-            return dict(changed=False, attempts=attempts, diff=dict(before=before, after=before),
+            # Nothing left to do. If our own earlier PATCH did it (its answer was lost), the task
+            # changed the instance: report it against what we read first.
+            changed = maybe_applied and first_read != before
+            return dict(changed=changed, attempts=attempts,
+                        diff=dict(before=first_read if changed else before, after=before),
                         settings_version=settings.get("settingsVersion"), **before)
         if check_mode:
             after = access_summary(new_conf)
@@ -94,9 +101,11 @@ def ensure_access(client, desired_networks, state="present", exclusive=False, ss
         body = {"settings": {"settingsVersion": settings.get("settingsVersion"),
                              "ipConfiguration": new_conf}}
         attempts += 1
+        unanswered = client.unanswered_writes
         try:
             operation = client.patch_instance(body)
         except (StaleSettingsError, OperationInProgressError):
+            maybe_applied = maybe_applied or client.unanswered_writes > unanswered
             # Someone else wrote in between: read again and re-plan, within the task's deadline.
             if not client.policy.wait(attempts, until_deadline=True):
                 raise

@@ -128,9 +128,13 @@ class CloudSqlClient(object):
         self.wait_timeout = wait_timeout
         self.sleep = sleep
         self.clock = clock
-        # One deadline for the whole task: requests, retries and operation waits share it.
-        self.policy = RetryPolicy(wait_timeout, base=0.5, cap=8.0, clock=clock, sleep=sleep)
+        # One deadline for the whole task: requests, retries and operation waits share it. The
+        # server's Retry-After is honoured in full (a longer one than the deadline fails at once).
+        self.policy = RetryPolicy(wait_timeout, base=0.5, cap=8.0, clock=clock, sleep=sleep,
+                                  retry_after_cap=float(wait_timeout))
         self.reached = False  # has the endpoint answered at all in this task?
+        # Writes sent whose answer never came (a reset, a read timeout): the API may have acted.
+        self.unanswered_writes = 0
 
     # ---- transport and the one retry policy -------------------------------------------------
     def _describe(self):
@@ -155,6 +159,8 @@ class CloudSqlClient(object):
                 kind, why = connection_failure(exc)
                 if kind == CONNECT_TIMEOUT and not self.reached:
                     kind = PERMANENT
+                if kind == TRANSIENT and method != "GET":
+                    self.unanswered_writes += 1
                 if kind == PERMANENT or not self.policy.wait(attempt, until_deadline=True):
                     raise CloudSqlError(
                         "Failed to %s: could not reach the Cloud SQL Admin API at api_endpoint=%s: %s%s. "
@@ -171,6 +177,13 @@ class CloudSqlClient(object):
             status = response.status_code
             retryable = status in RETRYABLE_STATUS or (status == 409 and reason == "operationInProgress")
             retry_after = parse_retry_after((getattr(response, "headers", None) or {}).get("Retry-After"))
+            if retryable and retry_after is not None and retry_after > self.policy.remaining():
+                # Re-sending sooner than asked only earns another refusal: say so now.
+                error = self._error(status, reason, message, what)
+                raise CloudSqlError(
+                    "%s; the API asked to retry after %gs (Retry-After), more than the %.0fs left of "
+                    "wait_timeout=%ss" % (error, retry_after, max(0.0, self.policy.remaining()), self.wait_timeout),
+                    status, reason)
             if retryable and self.policy.wait(attempt, retry_after=retry_after, until_deadline=True):
                 continue
             raise self._error(status, reason, message, what)

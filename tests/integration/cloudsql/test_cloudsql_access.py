@@ -112,6 +112,21 @@ def test_concurrent_change_between_read_and_patch_survives(run_playbook, fake_ap
     assert {e["name"] for e in res["authorized_networks"]} == {"added-meanwhile", "ours"}
 
 
+def test_a_patch_applied_whose_answer_was_lost_reports_changed(run_playbook, fake_api, gcp):
+    """The API applies the PATCH but the answer never arrives; the retried PATCH meets 409/412
+    (bench/chaos_cloudsql.py "lost PATCH response" found changed=false here)."""
+    fake_api.lose_next_response("PATCH", "/instances/%s" % gcp["instance"])
+    tasks = _access(gcp, authorized_networks=[{"name": "ours", "value": "198.51.100.12"}])
+    run = run_playbook(tasks, diff=True)
+    assert run.rc == 0, run.stdout
+    res = _result(run)
+    assert res["changed"] is True
+    assert res["diff"]["before"]["authorized_networks"] == []
+    assert fake_api.authorized_networks(PROJECT, gcp["instance"]) == [
+        {"kind": "sql#aclEntry", "name": "ours", "value": "198.51.100.12"}]
+    assert _result(run_playbook(tasks))["changed"] is False
+
+
 def test_operation_error_text_is_reported(run_playbook, fake_api, gcp):
     fake_api.fail_next_operation(PROJECT, gcp["instance"], "The instance is in maintenance; try later.",
                                  code="INSTANCE_MAINTENANCE")

@@ -84,3 +84,31 @@ def test_users_never_return_passwords(fake_api, service_account, instance_name):
     assert users["kind"] == "sql#usersList"
     assert all("password" not in u for u in users["items"])
     assert fake_api.user(PROJECT, instance_name, "u")["password"] == "pw"
+
+
+def test_scheduled_429_and_503_look_like_googles_and_act_on_nothing(fake_api, service_account, instance_name):
+    session = _session(service_account)
+    url = _url(fake_api, instance_name)
+    fake_api.inject_errors(429, first=2, limit=1, retry_after=3, path_suffix="/instances/" + instance_name)
+    try:
+        assert session.get(url, timeout=5).status_code == 200, "the first matching request passes"
+        writes = fake_api.write_count
+        throttled = session.patch(url, json={"settings": {"ipConfiguration": {"ipv4Enabled": False}}}, timeout=5)
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "3"
+        error = throttled.json()["error"]
+        assert (error["code"], error["status"], error["errors"][0]["reason"]) == (
+            429, "RESOURCE_EXHAUSTED", "rateLimitExceeded")
+        assert {"type.googleapis.com/google.rpc.ErrorInfo", "type.googleapis.com/google.rpc.RetryInfo"} == {
+            d["@type"] for d in error["details"]}
+        assert fake_api.write_count == writes, "a throttled write is not applied"
+        assert session.get(url, timeout=5).status_code == 200, "limit=1: the schedule is spent"
+        fake_api.clear_faults()
+        fake_api.inject_errors(503, path_suffix="/instances/" + instance_name)
+        unavailable = session.get(url, timeout=5)
+        assert unavailable.status_code == 503 and "Retry-After" not in unavailable.headers
+        assert unavailable.json()["error"]["status"] == "UNAVAILABLE"
+        assert [r["status"] for r in fake_api.request_log if r["path"].endswith(instance_name)][-4:] == [
+            200, 429, 200, 503]
+    finally:
+        fake_api.clear_faults()
+    assert fake_api.instance(PROJECT, instance_name)["settings"]["ipConfiguration"]["ipv4Enabled"] is True

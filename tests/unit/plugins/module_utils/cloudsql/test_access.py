@@ -15,9 +15,11 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import
 class ScriptedClient(object):
     wait_timeout = 30
 
-    def __init__(self, instances, patch_errors=()):
+    def __init__(self, instances, patch_errors=(), lost_answers=0):
         self.instances = list(instances)
         self.patch_errors = list(patch_errors)
+        self.lost_answers = lost_answers  # PATCHes the API applied whose answer never came back
+        self.unanswered_writes = 0
         self.patches = []
         self.now = 0.0
         self.policy = RetryPolicy(self.wait_timeout, clock=self.clock, sleep=self.sleep)
@@ -33,6 +35,9 @@ class ScriptedClient(object):
 
     def patch_instance(self, body):
         self.patches.append(body)
+        if self.lost_answers:  # as CloudSqlClient.request counts a reset after sending, then retries
+            self.lost_answers -= 1
+            self.unanswered_writes += 1
         if self.patch_errors:
             raise self.patch_errors.pop(0)
         return {"name": "op1", "status": "PENDING", "operationType": "UPDATE"}
@@ -73,6 +78,29 @@ def test_stale_settings_are_reread_and_remerged():
     assert client.patches[1]["settings"]["settingsVersion"] == "2"
     assert [e["name"] for e in client.patches[1]["settings"]["ipConfiguration"]["authorizedNetworks"]] == [
         "theirs", "ours"]
+
+
+def test_a_patch_applied_whose_answer_was_lost_is_reported_as_changed():
+    """The PATCH was applied but its answer lost; the retried PATCH met 412 (its settingsVersion
+    moved on by our own write) and the re-read finds nothing left to do: the task did change it."""
+    ours = [{"name": "ours", "value": "192.0.2.1"}]
+    client = ScriptedClient([instance("1", []), instance("2", ours)],
+                            patch_errors=[StaleSettingsError("412", status=412)], lost_answers=1)
+    result = ensure_access(client, normalize_entries(ours))
+    assert result["changed"] is True
+    assert len(client.patches) == 1
+    assert result["diff"]["before"]["authorized_networks"] == []
+    assert result["diff"]["after"]["authorized_networks"] == [{"name": "ours", "value": "192.0.2.1"}]
+
+
+def test_a_412_with_every_answer_received_and_nothing_left_to_do_is_unchanged():
+    """Someone else made exactly our change between our read and our PATCH (refused with 412)."""
+    ours = [{"name": "ours", "value": "192.0.2.1"}]
+    client = ScriptedClient([instance("1", []), instance("2", ours)],
+                            patch_errors=[StaleSettingsError("412", status=412)])
+    result = ensure_access(client, normalize_entries(ours))
+    assert result["changed"] is False
+    assert result["diff"]["before"] == result["diff"]["after"]
 
 
 def test_stale_settings_give_up_at_the_deadline():

@@ -281,3 +281,43 @@ def test_retry_after_of_a_429_is_honoured():
     c = client([throttled, Response(200, {"name": "inst"})])
     assert c.get_instance() == {"name": "inst"}
     assert c.clock() == 7.0
+
+
+def test_retry_after_longer_than_the_time_left_fails_at_once():
+    """Re-sending before Retry-After only earns another 429: fail now, saying so, instead of
+    sleeping to the deadline and re-sending early."""
+    throttled = error(429, "Quota exceeded", "rateLimitExceeded")
+    throttled.headers = {"Retry-After": "30"}
+    c = client([throttled, Response(200, {"name": "inst"})], wait_timeout=5)
+    with pytest.raises(CloudSqlError, match=r"429: Quota exceeded.*retry after 30s \(Retry-After\).*wait_timeout=5s"):
+        c.get_instance()
+    assert len(c.session.calls) == 1
+    assert c.clock() == 0.0
+
+
+def test_a_long_retry_after_within_the_deadline_is_honoured_in_full():
+    throttled = error(429, "slow down")
+    throttled.headers = {"Retry-After": "60"}
+    c = client([throttled, Response(200, {"name": "inst"})], wait_timeout=600)
+    assert c.get_instance() == {"name": "inst"}
+    assert c.clock() == 60.0
+
+
+def test_writes_whose_answer_was_lost_are_counted():
+    import requests
+
+    class ResetOnce(object):
+        calls = []
+
+        def request(self, method, url, **kwargs):
+            ResetOnce.calls.append(method)
+            if ResetOnce.calls.count(method) == 1:
+                raise requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer"))
+            return Response(200, {"name": "op", "status": "DONE"})
+
+    c = _client_for(ResetOnce())
+    c.reached = True
+    c.get_instance()
+    assert c.unanswered_writes == 0, "a lost read changes nothing"
+    c.patch_instance({"settings": {}})
+    assert c.unanswered_writes == 1
