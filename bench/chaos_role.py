@@ -24,8 +24,8 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration", "mysql_cluster"))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))  # before mysql_cluster: its own conftest.py
 sys.path.insert(0, os.path.join(REPO, "tools"))
 sys.path.insert(0, HERE)
 
