@@ -11,7 +11,7 @@ LOCALKUBE := python3 tools/localkube/localkube.py
 FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos clean \
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-fanout clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make awx-surveys   regenerate awx/*.survey.json from the roles' argument specs"
 	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
 	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
+	@echo "make chaos-fanout  one playbook, forks=10: 10 namespaces (KWOK) and 2-3 mysql_cluster on real pods, twice"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -93,6 +94,10 @@ bench: venv cluster
 # `make test` subset. Component restarts are separate (CHAOS_ARGS=--restarts): they disturb the cluster.
 chaos: venv cluster
 	$(PY) bench/chaos.py $(CHAOS_ARGS)
+
+# Fan-out like an AWX job (bench/chaos_fanout.py): FANOUT_ARGS="--db-clusters 2" etc.
+chaos-fanout: venv cluster
+	$(PY) bench/chaos_fanout.py $(FANOUT_ARGS)
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench
