@@ -285,6 +285,10 @@ def level(direct, tmp, label, play, hosts, group, forks, timeout, check, nodes):
             if why:
                 problems[host], half = why, half + 1
         shared = write_audit.shared_writes(run.writes)
+        # Our modules' own files: each progress file must name the namespace of the host that wrote it.
+        ours = sorted({(h, path) for h, dummy, path in run.writes if h != "-" and "statefuldb" in path})
+        progress = [(h, path) for h, path in ours if path.endswith(".jsonl")]
+        misplaced = [(h, path) for h, path in progress if not os.path.basename(path).startswith(h + ".")]
         times = [seconds[h] for h in hosts if h in seconds] or [float("nan")]
         criterion = ("every host converges, checked directly" if attempt == "first" else "changed=0 on every host")
         rows.append({"scenario": "fan-out %s: %d x %s, %s run" % (label, len(hosts), group, attempt),
@@ -294,13 +298,16 @@ def level(direct, tmp, label, play, hosts, group, forks, timeout, check, nodes):
         details[attempt] = {"rc": run.rc, "wall_seconds": round(run.wall, 1), "host_seconds": seconds,
                             "stats": run.stats, "problems": problems, "writes_recorded": len(run.writes),
                             "writing_processes": len({pid for dummy, pid, dummy2 in run.writes}),
-                            "shared_writes": shared, "tmp_leftovers": run.leftovers, "peaks": run.samples,
+                            "shared_writes": shared, "shared_lock_files": len(write_audit.shared_writes(run.writes, locks=True)),
+                            "statefuldb_files": ours, "progress_files": len(progress), "progress_files_misplaced": misplaced,
+                            "tmp_leftovers": run.leftovers, "peaks": run.samples,
                             "progress_lines": sum(1 for line in run.stdout.splitlines() if line[:2].isdigit())}
-        print("%-48s rc %s  %d/%d  wall %.1fs  p50 %.1fs  p95 %.1fs  writes %d by %d processes, shared %d, "
-              "tmp left %d  peaks %s" % (rows[-1]["scenario"], run.rc, rows[-1]["succeeded"], len(hosts), run.wall,
-                                         rows[-1]["p50"], rows[-1]["p95"], len(run.writes),
-                                         details[attempt]["writing_processes"], len(shared), len(run.leftovers),
-                                         json.dumps(run.samples)), flush=True)
+        print("%-48s rc %s  %d/%d  wall %.1fs  p50 %.1fs  p95 %.1fs  writes %d by %d processes, shared %d "
+              "(+%d lock files), progress files %d (misplaced %d), tmp left %d  peaks %s" % (
+                  rows[-1]["scenario"], run.rc, rows[-1]["succeeded"], len(hosts), run.wall, rows[-1]["p50"],
+                  rows[-1]["p95"], len(run.writes), details[attempt]["writing_processes"], len(shared),
+                  details[attempt]["shared_lock_files"], len(progress), len(misplaced), len(run.leftovers),
+                  json.dumps(run.samples)), flush=True)
         for host, why in sorted(problems.items()):
             print("    %s: %s" % (host, why), flush=True)
         for path, who in sorted(shared.items()):
@@ -384,7 +391,8 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
     with open(args.results, "w") as f:
         json.dump({"summary": summary, "details": details}, f, indent=1, default=str)
-    shared = sum(len(d.get(a, {}).get("shared_writes", {})) for d in details.values() if isinstance(d, dict)
+    shared = sum(len(d.get(a, {}).get("shared_writes", {})) + len(d.get(a, {}).get("progress_files_misplaced", []))
+                 for d in details.values() if isinstance(d, dict)
                  for a in ("first", "second"))
     return 0 if all(r["succeeded"] == r["runs"] for r in summary) and not shared else 1
 

@@ -80,9 +80,15 @@ def read(directory):
     return records
 
 
-def shared_writes(records):
-    """{path: sorted [(host, pid)]} of the paths more than one process opened for writing."""
+def shared_writes(records, locks=False):
+    """{path: sorted [(host, pid)]} of the paths more than one process opened for writing.
+
+    Lock files (``*.lock``) are shared on purpose: Ansible's AnsiballZ cache takes an fcntl lock on
+    ``ansiballz_cache/<module>.lock`` in every worker and writes the cached zip under it. They are
+    left out unless ``locks``, and then only they are returned.
+    """
     writers = {}
     for host, pid, path in records:
-        writers.setdefault(path, set()).add((host, pid))
+        if path.endswith(".lock") == bool(locks):
+            writers.setdefault(path, set()).add((host, pid))
     return {path: sorted(who) for path, who in writers.items() if len(who) > 1}
