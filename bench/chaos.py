@@ -177,7 +177,7 @@ class Chaos:
         self.log_path = os.path.join(self.tmp, "faults.jsonl")
         self.proxy = faultproxy.FaultProxy(KUBECONFIG, log_path=self.log_path).start()
         self.kubeconfig = self.proxy.write_kubeconfig(os.path.join(self.tmp, "kubeconfig"))
-        self.namespace = "chaos-%s" % uuid.uuid4().hex[:6]
+        self.namespace = "%s-%s" % (os.environ.get("CHAOS_NAMESPACE_PREFIX") or "chaos", uuid.uuid4().hex[:6])
         self.direct.create("v1", "Namespace", None, {"apiVersion": "v1", "kind": "Namespace",
                                                      "metadata": {"name": self.namespace}})
 
@@ -344,6 +344,11 @@ def main(argv=None):
     if args.list:
         for s in scenarios:
             print("%-20s %-40s %s" % (s.name, " ".join(s.rules), s.criterion()))
+        if args.restarts or args.restarts_only:
+            import chaos_restarts
+
+            for title, component, dummy, dummy2, dummy3 in chaos_restarts.SCENARIOS:
+                print("%-36s (restart %s)" % (title, component))
         return 0
     chaos = Chaos(args.runs, args.seed, args.ansible, args.nodes)
     summary, details = [], []
