@@ -262,7 +262,7 @@ def check_database(direct, run, host):
 def level(direct, tmp, label, play, hosts, group, forks, timeout, check, nodes):
     rows, details = [], {"hosts": hosts}
     for attempt in ("first", "second"):
-        run = run_playbook(tmp, "%s-%s" % (label, attempt), play, hosts, group, forks, timeout)
+        run = run_playbook(tmp, "%s-%d-%s" % (label, len(hosts), attempt), play, hosts, group, forks, timeout)
         seconds = run.host_seconds()
         failures = run.failures()
         problems = {}
@@ -341,6 +341,12 @@ def delete_namespaces(direct, names, timeout=300):
     return left
 
 
+def save(path, summary, details):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"summary": summary, "details": details}, f, indent=1, default=str)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="fan-out: one playbook, forks=10, many namespaces at once")
     parser.add_argument("--prefix", default=os.environ.get("FANOUT_PREFIX") or "fan",
@@ -365,6 +371,7 @@ def main(argv=None):
             rows, details["modules"] = level(direct, tmp, "modules", modules_play(180), hosts, "fanout", args.forks,
                                              args.timeout, lambda d, run, h: check_modules(d, h), "kwok")
             summary += rows
+            save(args.results, summary, details)
             if not args.keep:
                 delete_namespaces(direct, hosts)
         for count in [int(c) for c in args.db_clusters.split(",") if c.strip()]:
@@ -376,6 +383,7 @@ def main(argv=None):
             rows, details["db%d" % count] = level(direct, tmp, "mysql_cluster", db_play(600), hosts, "fanout_db",
                                                   args.forks, args.timeout, check_database, "real")
             summary += rows
+            save(args.results, summary, details)
             if not args.keep:
                 delete_namespaces(direct, hosts)  # before the next count: it gets the whole machine
     finally:
@@ -388,9 +396,7 @@ def main(argv=None):
     print()
     print(table(summary))
     print("\nwall %.0f s" % (time.monotonic() - started))
-    os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-    with open(args.results, "w") as f:
-        json.dump({"summary": summary, "details": details}, f, indent=1, default=str)
+    save(args.results, summary, details)
     shared = sum(len(d.get(a, {}).get("shared_writes", {})) + len(d.get(a, {}).get("progress_files_misplaced", []))
                  for d in details.values() if isinstance(d, dict)
                  for a in ("first", "second"))
