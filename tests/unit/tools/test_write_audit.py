@@ -41,7 +41,7 @@ def test_writes_of_every_process_are_recorded_and_shared_files_found(tmp_path):
     assert [host for host, pid in shared[str(work / "shared.json")]] == ["h1", "h2"]
 
 
-def test_nothing_is_recorded_without_the_folder(tmp_path):
+def test_nothing_is_recorded_without_the_folder():
     write_audit.install(directory="")  # no FANOUT_AUDIT_DIR: no hook, nothing written
     assert write_audit.shared_writes([("h1", 1, "/a"), ("h1", 1, "/a"), ("h2", 2, "/b")]) == {}
     # Ansible's AnsiballZ cache lock is shared on purpose: reported apart from the races.
