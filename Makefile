@@ -12,7 +12,7 @@ FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
         test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-role \
-        chaos-cloudsql clean \
+        chaos-cloudsql chaos-fanout clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
 	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
 	@echo "make chaos-cloudsql  the Cloud SQL modules under 429/503/409/412/lost answers, against the fake (no cluster)"
+	@echo "make chaos-fanout  one playbook, forks=10: 10 namespaces (KWOK) and 2-3 mysql_cluster on real pods, twice"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -103,6 +104,10 @@ chaos-role: venv cluster
 # Cloud SQL scenarios (bench/chaos_cloudsql.py) against tests/fakes/cloudsql_api.py: no cluster needed.
 chaos-cloudsql: venv
 	$(PY) bench/chaos_cloudsql.py $(CHAOS_CLOUDSQL_ARGS)
+
+# Fan-out like an AWX job (bench/chaos_fanout.py): FANOUT_ARGS="--db-clusters 2" etc.
+chaos-fanout: venv cluster
+	$(PY) bench/chaos_fanout.py $(FANOUT_ARGS)
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench

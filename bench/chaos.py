@@ -22,7 +22,8 @@ target, without the playbook start-up cost; ``--ansible`` runs the same task thr
 
 Usage: .venv/bin/python bench/chaos.py [--runs N] [--quick] [--only SCENARIO ...]
        CHAOS_RUNS=3 make chaos       (exit 1 if any scenario misses its success criterion)
-Component restarts (--restarts) stop and start control-plane processes: see tools/chaos_restarts.py.
+Component restarts (--restarts) stop and start control-plane processes: see bench/chaos_restarts.py
+(--only takes their titles too, --restart-runs N). The fan-out run is bench/chaos_fanout.py.
 """
 import argparse
 import json
@@ -176,13 +177,13 @@ class Chaos:
         self.log_path = os.path.join(self.tmp, "faults.jsonl")
         self.proxy = faultproxy.FaultProxy(KUBECONFIG, log_path=self.log_path).start()
         self.kubeconfig = self.proxy.write_kubeconfig(os.path.join(self.tmp, "kubeconfig"))
-        self.namespace = "chaos-%s" % uuid.uuid4().hex[:6]
+        self.namespace = "%s-%s" % (os.environ.get("CHAOS_NAMESPACE_PREFIX") or "chaos", uuid.uuid4().hex[:6])
         self.direct.create("v1", "Namespace", None, {"apiVersion": "v1", "kind": "Namespace",
                                                      "metadata": {"name": self.namespace}})
 
     def close(self):
-        try:
-            self.direct.delete("v1", "Namespace", self.namespace)
+        try:  # a client whose retries end within a minute: the API server may be the thing that is down
+            K8sClient.from_auth({"kubeconfig": KUBECONFIG}, timeout=60).delete("v1", "Namespace", self.namespace)
         except K8sError as exc:  # the cluster went away under us: nothing left to clean
             print("could not delete namespace %s: %s" % (self.namespace, exc), file=sys.stderr)
         finally:
@@ -335,6 +336,9 @@ def main(argv=None):
     parser.add_argument("--restarts", action="store_true",
                         help="also restart control-plane components (disturbs everyone on the cluster)")
     parser.add_argument("--restarts-only", action="store_true", help="only the component restarts")
+    parser.add_argument("--restart-runs", type=int, default=1, help="runs per component restart (default 1)")
+    parser.add_argument("--restarts-log", default=os.environ.get("CHAOS_RESTARTS_LOG"),
+                        help="also append each stop/start of a component, with its time, to this file")
     parser.add_argument("--table-from", metavar="RESULTS_JSON", help="only print the table of an earlier run")
     args = parser.parse_args(argv)
     if args.table_from:
@@ -346,6 +350,11 @@ def main(argv=None):
     if args.list:
         for s in scenarios:
             print("%-20s %-40s %s" % (s.name, " ".join(s.rules), s.criterion()))
+        if args.restarts or args.restarts_only:
+            import chaos_restarts
+
+            for title, component, dummy, dummy2, dummy3 in chaos_restarts.SCENARIOS:
+                print("%-36s (restart %s)" % (title, component))
         return 0
     chaos = Chaos(args.runs, args.seed, args.ansible, args.nodes)
     summary, details = [], []
@@ -371,17 +380,32 @@ def main(argv=None):
         if args.restarts or args.restarts_only:
             import chaos_restarts
 
-            restarts = chaos_restarts.Restarts(chaos, KUBECONFIG)
+            restarts = chaos_restarts.Restarts(chaos, KUBECONFIG, log_path=args.restarts_log)
             for title, component, trigger, kill, pause in chaos_restarts.SCENARIOS:
-                outcome = restarts.run(title, component, trigger, kill, pause)
-                details.append(outcome)
+                if args.only and title not in args.only:
+                    continue
+                outcomes = []
+                for index in range(args.restart_runs):
+                    outcome = restarts.run(title, component, trigger, kill, pause, index)
+                    outcomes.append(outcome)
+                    details.append(outcome)
+                    print("%-20s %s in %.1fs (outage %ss)%s" % (
+                        title, "ok" if outcome["ok"] else "FAILED", outcome["seconds"], outcome.get("outage_seconds"),
+                        "" if outcome["ok"] else ": " + json.dumps(outcome)), flush=True)
+                    if not outcome.get("cluster_healthy_after"):
+                        break  # never disturb an unhealthy cluster again
+                times = [o["seconds"] for o in outcomes]
                 summary.append({"scenario": title, "rules": ["(restart %s)" % component],
-                                "criterion": "task succeeds; cluster healthy after", "nodes": "real", "runs": 1,
-                                "succeeded": int(outcome["ok"]), "p50": outcome["seconds"], "p95": outcome["seconds"],
-                                "half_applied": int(outcome["half_applied"]), "rows_lost": "n/a"})
-                print("%-20s %s in %.1fs (outage %ss)%s" % (
-                    title, "ok" if outcome["ok"] else "FAILED", outcome["seconds"], outcome.get("outage_seconds"),
-                    "" if outcome["ok"] else ": " + json.dumps(outcome)), flush=True)
+                                "criterion": "task succeeds; cluster healthy after", "nodes": "real",
+                                "runs": len(outcomes), "succeeded": sum(o["ok"] for o in outcomes),
+                                "p50": statistics.median(times), "p95": percentile(times, 0.95),
+                                "half_applied": sum(o["half_applied"] for o in outcomes), "rows_lost": "n/a"})
+                save(args, summary, details)
+                if not outcomes[-1].get("cluster_healthy_after"):
+                    print("STOPPED: the cluster is not healthy after %r: %s" % (title, outcomes[-1].get("status")))
+                    break
+            if restarts.events:
+                print("restart events:\n  " + "\n  ".join(restarts.events), flush=True)
     except ClusterGone as exc:
         print("STOPPED: %s; the scenarios finished so far are in %s" % (exc, args.results), flush=True)
         save(args, summary, details)
