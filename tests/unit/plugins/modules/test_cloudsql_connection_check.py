@@ -7,40 +7,13 @@ import pytest
 from ansible_collections.statefuldb.k8s.plugins.modules import cloudsql_connection_check
 
 
-class Cursor:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, sql):
-        self.sql = sql
-
-    def fetchone(self):
-        return {"SELECT 1": (1,), "SELECT VERSION()": ("8.0.41-google",), "SELECT DATABASE()": ("app",)}[self.sql]
-
-    def fetchall(self):
-        return [("Ssl_version", "TLSv1.3"), ("Ssl_cipher", "TLS_AES_256_GCM_SHA384")]
-
-
-class Connection:
-    def cursor(self):
-        return Cursor()
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
 def opened(monkeypatch):
+    """The keyword arguments of every pymysql.connect; the checks on the connection are cloudsql/connection.py's tests."""
     seen = []
-
-    def connect(**kwargs):
-        seen.append(kwargs)
-        return Connection()
-
-    monkeypatch.setattr(pymysql, "connect", connect)
+    monkeypatch.setattr(pymysql, "connect", lambda **kwargs: seen.append(kwargs) or "connection")
+    monkeypatch.setattr(cloudsql_connection_check, "check_connection",
+                        lambda connection, host, port: {"select_1": 1, "tls_version": "TLSv1.3", "connection": connection})
     return seen
 
 
@@ -51,7 +24,7 @@ def args(tls_files, **extra):
 
 def test_the_instance_ca_verifies_the_server_without_a_name_check(run_module, opened, tls_files):
     result = run_module(cloudsql_connection_check, args(tls_files))
-    assert result["changed"] is False and result["tls_version"] == "TLSv1.3" and result["select_1"] == 1
+    assert result["changed"] is False and result["connection"] == "connection"
     context = opened[0]["ssl"]
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is False
     assert len(context.get_ca_certs()) == 1
