@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one way the MySQL modules open a PyMySQL connection, TLS options included.
+"""The one way every module opens a PyMySQL connection, TLS options included.
 
-Settings come from module options or a client option file; errors say which server (host:port)
-and which user failed and what to check."""
+Settings come from module options or a client option file; the TLS context is built here (CA from a
+file or as PEM text), so a wrong TLS file is named before any connection. Errors say which server
+(host:port) and which user failed and what to check; ``is_transient`` tells common/retry.py which
+failures waiting can cure."""
 from __future__ import annotations
 
 import configparser
