@@ -181,15 +181,8 @@ operation:
   sample: {"name": "a1b2c3", "operationType": "UPDATE", "status": "DONE", "targetLink": "https://..."}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.access import ensure_access
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.args import (
-    GCP_AUTH_MUTUALLY_EXCLUSIVE,
-    gcp_argument_spec,
-)
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import client_from_module
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import cloudsql_module, exit_with
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.networks import (
     NetworkInputError,
     normalize_entries,
@@ -198,7 +191,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.ssl import
 
 
 def main():
-    argument_spec = gcp_argument_spec(
+    module = cloudsql_module(
         instance=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         authorized_networks=dict(type="list", elements="dict", options=dict(
@@ -213,8 +206,6 @@ def main():
         allow_ssl_downgrade=dict(type="bool", default=False),
         ipv4_enabled=dict(type="bool"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GCP_AUTH_MUTUALLY_EXCLUSIVE)
     params = module.params
     desired = None
     try:
@@ -234,19 +225,11 @@ def main():
                              "complete list of the entries with that prefix)")
     if params["state"] == "absent" and (params["ssl_mode"] or params["ipv4_enabled"] is not None):
         module.fail_json(msg="ssl_mode and ipv4_enabled are only used with state: present")
-    client = client_from_module(module)
-    try:
-        result = ensure_access(client, desired, state=params["state"], exclusive=params["exclusive"],
-                               ssl_mode=params["ssl_mode"], ipv4_enabled=params["ipv4_enabled"],
-                               check_mode=module.check_mode,
-                               allow_ssl_downgrade=params["allow_ssl_downgrade"],
-                               managed_prefix=params["managed_name_prefix"])
-    except (CloudSqlError, NetworkInputError) as exc:
-        module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
-
+    exit_with(module, lambda client: ensure_access(
+        client, desired, state=params["state"], exclusive=params["exclusive"], ssl_mode=params["ssl_mode"],
+        ipv4_enabled=params["ipv4_enabled"], check_mode=module.check_mode,
+        allow_ssl_downgrade=params["allow_ssl_downgrade"], managed_prefix=params["managed_name_prefix"]),
+        (NetworkInputError,))
 
 if __name__ == "__main__":
     main()

@@ -108,14 +108,21 @@ database:
   type: str
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.connection import (
-    HAS_PYMYSQL,
     ConnectionCheckError,
     check_connection,
+    connect_failure,
+)
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection import (
+    HAS_PYMYSQL,
+    PYMYSQL_IMPORT_ERROR,
+    TLS_OPTION_NAMES,
+    ConnectError,
+    ConnectionSettings,
+    connect,
+    pymysql,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.validation import connection_params_error
 
@@ -138,7 +145,7 @@ def main():
         supports_check_mode=True,
     )
     if not HAS_PYMYSQL:
-        module.fail_json(msg=missing_required_lib("PyMySQL"), exception=traceback.format_exc())
+        module.fail_json(msg=missing_required_lib("PyMySQL"), exception=str(PYMYSQL_IMPORT_ERROR))
     p = module.params
     error = connection_params_error(p)
     if error:
@@ -146,15 +153,19 @@ def main():
     if "BEGIN CERTIFICATE" not in (p["server_ca_cert"] or ""):
         module.fail_json(msg="server_ca_cert must be the PEM text of the server CA certificate "
                              "(instance.server_ca_cert.cert from cloudsql_info)")
+    # Cloud SQL server certificates name the instance, not its IP: check_hostname is off unless asked.
+    settings = ConnectionSettings(p["login_host"], p["login_port"], p["login_user"], p["login_password"],
+                                  ca_data=p["server_ca_cert"], client_cert=p["client_cert"], client_key=p["client_key"],
+                                  check_hostname=p["check_hostname"], connect_timeout=p["connect_timeout"],
+                                  database=p["database"], option_names=dict(TLS_OPTION_NAMES, ca="server_ca_cert"))
     try:
-        result = check_connection(p["login_host"], p["login_port"], p["login_user"],
-                                  p["login_password"], p["server_ca_cert"], database=p["database"],
-                                  check_hostname=p["check_hostname"], client_cert=p["client_cert"],
-                                  client_key=p["client_key"], connect_timeout=p["connect_timeout"])
-    except ConnectionCheckError as exc:
-        module.fail_json(msg=str(exc))
+        result = check_connection(connect(settings, "the instance"), p["login_host"], p["login_port"])
+    except ConnectError as exc:
+        module.fail_json(msg=connect_failure(exc.reason, exc.server_text, exc.msg, p["login_host"], p["login_port"],
+                                             p["login_user"]))
+    except (ConnectionCheckError, pymysql.err.MySQLError) as exc:
+        module.fail_json(msg="Connected to %s:%s, but the check failed: %s" % (p["login_host"], p["login_port"], exc))
     module.exit_json(changed=False, **result)
-
 
 if __name__ == "__main__":
     main()

@@ -64,14 +64,7 @@ database:
   sample: {"name": "orders", "charset": "utf8mb4", "collation": "utf8mb4_0900_ai_ci"}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.args import (
-    GCP_AUTH_MUTUALLY_EXCLUSIVE,
-    gcp_argument_spec,
-)
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import client_from_module
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import cloudsql_module, exit_with
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.databases import (
     DatabaseInputError,
     ensure_database,
@@ -80,30 +73,21 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.databases 
 
 
 def main():
-    argument_spec = gcp_argument_spec(
+    module = cloudsql_module(
         instance=dict(type="str", required=True),
         name=dict(type="str", required=True),
         charset=dict(type="str"),
         collation=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GCP_AUTH_MUTUALLY_EXCLUSIVE)
     p = module.params
     try:
         validate_database(p["name"], p["charset"], p["collation"])
     except DatabaseInputError as exc:
         module.fail_json(msg="Invalid database: %s" % exc)
-    client = client_from_module(module)
-    try:
-        result = ensure_database(client, p["name"], charset=p["charset"], collation=p["collation"],
-                                 state=p["state"], check_mode=module.check_mode)
-    except (CloudSqlError, DatabaseInputError) as exc:
-        module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
-
+    exit_with(module, lambda client: ensure_database(client, p["name"], charset=p["charset"], collation=p["collation"],
+                                                     state=p["state"], check_mode=module.check_mode),
+              (DatabaseInputError,))
 
 if __name__ == "__main__":
     main()

@@ -89,38 +89,28 @@ databases:
   sample: [{"name": "orders", "charset": "utf8mb4", "collation": "utf8mb4_0900_ai_ci"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.args import (
-    GCP_AUTH_MUTUALLY_EXCLUSIVE,
-    gcp_argument_spec,
-)
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import client_from_module
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import cloudsql_module, exit_with
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.databases import public_database
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.info import summarize_instance
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.users import public_user
 
 
+def gather(client, collections):
+    """The instance summary and the collections asked for."""
+    result = dict(changed=False, instance=summarize_instance(client.get_instance()))
+    if "users" in collections:
+        result["users"] = [public_user(u) for u in client.list_users()]
+    if "databases" in collections:
+        result["databases"] = [public_database(d) for d in client.list_databases()]
+    return result
+
+
 def main():
-    argument_spec = gcp_argument_spec(
+    module = cloudsql_module(
         instance=dict(type="str", required=True),
         gather=dict(type="list", elements="str", default=[], choices=["users", "databases"]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GCP_AUTH_MUTUALLY_EXCLUSIVE)
-    client = client_from_module(module)
-    result = dict(changed=False)
-    try:
-        result["instance"] = summarize_instance(client.get_instance())
-        if "users" in module.params["gather"]:
-            result["users"] = [public_user(u) for u in client.list_users()]
-        if "databases" in module.params["gather"]:
-            result["databases"] = [public_database(d) for d in client.list_databases()]
-    except CloudSqlError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
-
+    exit_with(module, lambda client: gather(client, module.params["gather"]))
 
 if __name__ == "__main__":
     main()

@@ -99,14 +99,7 @@ password_updated:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlError
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.args import (
-    GCP_AUTH_MUTUALLY_EXCLUSIVE,
-    gcp_argument_spec,
-)
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import client_from_module
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.client import cloudsql_module, exit_with
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.users import (
     USER_TYPES,
     UserInputError,
@@ -116,7 +109,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.users impo
 
 
 def main():
-    argument_spec = gcp_argument_spec(
+    module = cloudsql_module(
         instance=dict(type="str", required=True),
         name=dict(type="str", required=True),
         type=dict(type="str", default="BUILT_IN", choices=list(USER_TYPES)),
@@ -125,24 +118,15 @@ def main():
         update_password=dict(type="str", default="on_create", choices=["always", "on_create"]),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GCP_AUTH_MUTUALLY_EXCLUSIVE)
     p = module.params
     try:
         validate_user(p["name"], p["type"], p["host"], p["password"], p["state"])
     except UserInputError as exc:
         module.fail_json(msg="Invalid user: %s" % exc)
-    client = client_from_module(module)
-    try:
-        result = ensure_user(client, p["name"], user_type=p["type"], host=p["host"],
-                             password=p["password"], update_password=p["update_password"],
-                             state=p["state"], check_mode=module.check_mode)
-    except (CloudSqlError, UserInputError) as exc:
-        module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
-
+    exit_with(module, lambda client: ensure_user(client, p["name"], user_type=p["type"], host=p["host"],
+                                                 password=p["password"], update_password=p["update_password"],
+                                                 state=p["state"], check_mode=module.check_mode),
+              (UserInputError,))
 
 if __name__ == "__main__":
     main()

@@ -97,13 +97,13 @@ EXAMPLES = r"""
     login_password: "{{ root_password }}"
     timeout: 120
 
-- name: Prove replication end to end
+- name: Prove replication end to end, over TLS verified against the cluster's CA
   statefuldb.k8s.mysql_cluster_check:
     action: verify
-    members:
-      - {name: mysql-0, host: 10.244.0.10, primary: true}
-      - {name: mysql-1, host: 10.244.0.11}
+    members: "{{ cluster_members }}"
     login_password: "{{ root_password }}"
+    ca_cert: /etc/ssl/db/ca.pem
+    check_hostname: false  # the members are reached by pod IP
     marker: "db/mysql: 2 members"
 """
 
@@ -139,7 +139,9 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection im
     HAS_PYMYSQL,
     ConnectionSettings,
     connect,
+    is_transient,
     pymysql,
+    settings_for,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql_cluster.check import CheckError, verify, wait_all
@@ -172,18 +174,23 @@ def main():
     if error:
         module.fail_json(msg=error)
 
-    tls = {option: p[option] for option in MYSQL_TLS_ARG_SPEC}
+    # One settings object for every member: its TLS files are checked (and loaded) once, before connecting.
+    base = ConnectionSettings(None, 3306, p["login_user"], p["login_password"], connect_timeout=p["connect_timeout"],
+                              read_timeout=max(p["timeout"], 30) + 5,
+                              **{option: p[option] for option in MYSQL_TLS_ARG_SPEC})
+    try:
+        base.tls_context()
+    except MySQLReplicationError as exc:
+        module.fail_json(msg=exc.msg, members=[], queries=[])
 
     def connect_member(member):
-        settings = ConnectionSettings(member["host"], member["port"], p["login_user"], p["login_password"],
-                                      connect_timeout=p["connect_timeout"],
-                                      read_timeout=max(p["timeout"], 30) + 5, **tls)
-        return connect(settings, purpose="member %s" % member["name"])
+        return connect(settings_for(base, member["host"], member["port"], base.user, base.password),
+                       purpose="member %s" % member["name"])
 
     try:
         if p["action"] == "wait":
             results = wait_all(p["members"], connect_member, p["timeout"],
-                               errors=(MySQLReplicationError, pymysql.err.MySQLError))
+                               errors=(MySQLReplicationError, pymysql.err.MySQLError), is_transient=is_transient)
             module.exit_json(changed=False, members=results, queries=[])
         changed, queries, results, position = verify(p["members"], connect_member, p["database"], p["marker"],
                                                      p["timeout"], check_mode=module.check_mode)

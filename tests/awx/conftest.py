@@ -4,6 +4,7 @@ tests) and a namespace with the README's RBAC (awx/rbac.yml) and a TokenRequest 
 
 import importlib.util
 import os
+import sys
 import tempfile
 import uuid
 
@@ -13,6 +14,8 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 KUBECONFIG = os.environ.get("STATEFULDB_AWX_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from cluster_answers import api_client_or_fail  # noqa: E402
 
 
 def _load(name, path):
@@ -39,17 +42,7 @@ def _no_ambient_credentials(monkeypatch):
 @pytest.fixture(scope="session")
 def admin_api():
     """An admin client for setup only; a cluster that does not answer fails (never skips) the gate."""
-    import urllib3
-    from kubernetes import client, config
-    if not os.path.exists(KUBECONFIG):
-        pytest.fail("no cluster: %s does not exist (make cluster)" % KUBECONFIG)
-    api = config.new_client_from_config(config_file=KUBECONFIG)
-    api.configuration.retries = 0
-    try:
-        client.VersionApi(api).get_code(_request_timeout=5)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        pytest.fail("cluster not reachable through %s: %s" % (KUBECONFIG, exc))
-    return api
+    return api_client_or_fail(KUBECONFIG, "make cluster")
 
 
 def _rbac_documents(namespace):

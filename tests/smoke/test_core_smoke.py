@@ -4,8 +4,8 @@ against a running cluster, with the ansible-core of the Python running this test
 
 The pods go to the local control plane's KWOK nodes (nodeSelector type=kwok and their taint
 tolerated), whose pods become Ready without an image, so the smoke needs no image and costs the
-shared machine almost nothing. A cluster that cannot be reached makes the test skip with the
-reason; the matrix gate counts a skip as a failure. It never starts a cluster itself.
+shared machine almost nothing. A cluster that cannot be reached fails the test with the reason
+(tests/cluster_answers.py). It never starts a cluster itself.
 
 Kubeconfig: $STATEFULDB_SMOKE_KUBECONFIG, else the checkout's .localkube/kubeconfig.
 """
@@ -21,29 +21,15 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KUBECONFIG = os.environ.get("STATEFULDB_SMOKE_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
 BIN = os.path.dirname(sys.executable)
-
-
-def reachable_or_fail():
-    """An API client for the cluster, or a failure naming why it cannot be reached."""
-    if not os.path.exists(KUBECONFIG):
-        pytest.fail("no cluster: %s does not exist (start one with `make cluster`)" % KUBECONFIG)
-    import urllib3
-    from kubernetes import client, config
-
-    api = config.new_client_from_config(config_file=KUBECONFIG)
-    api.configuration.retries = 0
-    try:
-        client.VersionApi(api).get_code(_request_timeout=5)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        pytest.fail("cluster not reachable through %s: %s" % (KUBECONFIG, str(exc).splitlines()[0][:200]))
-    return api
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from cluster_answers import api_client_or_fail  # noqa: E402
 
 
 @pytest.fixture
 def namespace():
     from kubernetes import client
 
-    api = reachable_or_fail()
+    api = api_client_or_fail(KUBECONFIG)
     core = client.CoreV1Api(api)
     name = "smoke-%s" % uuid.uuid4().hex[:8]
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))

@@ -1,14 +1,18 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Turn a module's GCP options into a CloudSqlClient, failing clearly on missing libraries."""
+"""Module glue of the Cloud SQL modules: their AnsibleModule, a CloudSqlClient from its options, one way to finish."""
 
 from __future__ import annotations
 
 import importlib.util
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlClient
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.api import CloudSqlClient, CloudSqlError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.args import (
+    GCP_AUTH_MUTUALLY_EXCLUSIVE,
+    gcp_argument_spec,
+)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.cloudsql.auth import (
     GOOGLE_AUTH_IMPORT_ERROR,
     HAS_GOOGLE_AUTH,
@@ -55,3 +59,23 @@ def client_from_module(module):
                           api_endpoint=params["api_endpoint"],
                           request_timeout=params["request_timeout"],
                           wait_timeout=params["wait_timeout"])
+
+
+def cloudsql_module(**options):
+    """The AnsibleModule of a Cloud SQL module: the shared GCP options plus its own, check mode supported."""
+    return AnsibleModule(argument_spec=gcp_argument_spec(**options), supports_check_mode=True,
+                         mutually_exclusive=GCP_AUTH_MUTUALLY_EXCLUSIVE)
+
+
+def exit_with(module, task, input_errors=()):
+    """Run ``task(client)`` and exit with the result it returns (its diff only with --diff).
+
+    A CloudSqlError or one of ``input_errors`` fails the task with its message."""
+    client = client_from_module(module)
+    try:
+        result = task(client)
+    except (CloudSqlError,) + tuple(input_errors) as exc:
+        module.fail_json(msg=str(exc))
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)

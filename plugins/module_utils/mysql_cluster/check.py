@@ -51,14 +51,22 @@ def _error_code(exc):
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def wait_all(members, connect, timeout, errors=(Exception,), clock=time.monotonic, sleep=time.sleep):
-    """Connect to each member until it answers; return their facts or raise CheckError."""
+def _not_access_denied(exc):
+    return _error_code(exc) != ER_ACCESS_DENIED
+
+
+def wait_all(members, connect, timeout, errors=(Exception,), is_transient=_not_access_denied,
+             clock=time.monotonic, sleep=time.sleep):
+    """Connect to each member until it answers; return their facts or raise CheckError.
+
+    ``is_transient(exc)`` says which of ``errors`` may pass by waiting (the connection code's
+    classifier); anything else fails at once."""
     # One deadline for all members, about a second between attempts.
     policy = RetryPolicy(timeout, base=2.0, cap=2.0, clock=clock, sleep=sleep, rand=lambda: 0.0)
     results = []
 
-    def transient(exc):  # wrong credentials will not fix themselves
-        return isinstance(exc, errors) and _error_code(exc) != ER_ACCESS_DENIED
+    def transient(exc):
+        return isinstance(exc, errors) and is_transient(exc)
 
     for member in members:
         def answer(member=member):
@@ -67,14 +75,15 @@ def wait_all(members, connect, timeout, errors=(Exception,), clock=time.monotoni
                 return server_facts(conn)
             finally:
                 conn.close()
+        where = "%s (%s:%s)" % (member["name"], member["host"], member["port"])
         try:
             facts = call_with_retry(answer, policy, transient, until_deadline=True)
         except errors as exc:
             if _error_code(exc) == ER_ACCESS_DENIED:
-                raise CheckError("%s (%s:%s): access denied: %s. Check the credentials Secret."
-                                 % (member["name"], member["host"], member["port"], exc), results)
-            raise CheckError("%s (%s:%s) did not answer SQL within %d s (last error: %s)"
-                             % (member["name"], member["host"], member["port"], timeout, exc), results)
+                raise CheckError("%s: access denied: %s. Check the credentials Secret." % (where, exc), results)
+            if not is_transient(exc):  # waiting would not help: say so now
+                raise CheckError("%s: %s" % (where, exc), results)
+            raise CheckError("%s did not answer SQL within %d s (last error: %s)" % (where, timeout, exc), results)
         results.append(dict(name=member["name"], host=member["host"], port=member["port"], **facts))
     return results
 

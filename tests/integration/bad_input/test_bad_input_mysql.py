@@ -49,6 +49,12 @@ CASES = [
     ("check-timeout", CHECK, {"action": "wait", "timeout": 0, "members": [{"name": "m0", "host": "127.0.0.1"}]},
      ["timeout", "at least 1"]),
     ("check-no-members", CHECK, {"action": "wait", "members": []}, ["members", "primary"]),
+    # TLS files: named before any connection (not a PyMySQL error, not retried until the timeout).
+    ("repl-ca-missing", REPL, primary(ca_cert="/nonexistent/ca.pem"), ["ca_cert", "/nonexistent/ca.pem is not a file"]),
+    ("repl-key-without-cert", REPL, primary(client_key="/etc/hostname"), ["client_key is set without client_cert"]),
+    ("check-ca-not-pem", CHECK, {"action": "wait", "ca_cert": "/etc/hostname",
+                                 "members": [{"name": "m0", "host": "127.0.0.1", "primary": True}]},
+     ["ca_cert", "holds no PEM certificate"]),
 ]
 
 

@@ -25,22 +25,33 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 
 @pytest.fixture
-def run_module(capsys, monkeypatch):
-    """run_module(module, args, client=None, check_mode=False, diff=False) -> the result dict main() printed.
+def run_main(capsys, monkeypatch):
+    """run_main(module, args, client=None, **internal) -> (exit code, what main() printed); logging is left alone.
 
-    ``client`` replaces the module's make_client (so no kubeconfig is read and nothing leaves the process).
+    ``client`` replaces the module's make_client (so no kubeconfig is read and nothing leaves the process);
+    ``internal`` are the _ansible_* arguments without the prefix (check_mode=True, diff=True, no_log=True).
     """
-    monkeypatch.setattr(basic.AnsibleModule, "log", lambda self, msg, log_args=None: None)
-
-    def run(module, args, client=None, check_mode=False, diff=False):
+    def run(module, args, client=None, **internal):
         if client is not None:
-            monkeypatch.setattr(module, "make_client", lambda _module, timeout=None: client)
-        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+            monkeypatch.setattr(module, "make_client", lambda *unused, **kwargs: client)
+        args = dict(args, **{"_ansible_%s" % key: value for key, value in internal.items()})
         with patch_module_args(args):
             with pytest.raises(SystemExit) as exited:
                 module.main()
-        result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        assert (exited.value.code != 0) == bool(result.get("failed")), result
+        return exited.value.code, capsys.readouterr().out
+
+    return run
+
+
+@pytest.fixture
+def run_module(run_main, monkeypatch):
+    """run_module(module, args, client=None, check_mode=False, diff=False) -> the result dict main() printed."""
+    monkeypatch.setattr(basic.AnsibleModule, "log", lambda self, msg, log_args=None: None)
+
+    def run(module, args, client=None, check_mode=False, diff=False):
+        code, out = run_main(module, args, client, check_mode=check_mode, diff=diff)
+        result = json.loads(out.strip().splitlines()[-1])
+        assert (code != 0) == bool(result.get("failed")), result
         return result
 
     return run

@@ -1,4 +1,7 @@
 """mysql_cluster_check main(): the shared connection path (TLS options reach it), wait and failures (no server)."""
+import ssl
+
+import pymysql
 import pytest
 
 from ansible_collections.statefuldb.k8s.plugins.modules import mysql_cluster_check
@@ -36,21 +39,45 @@ def connections(monkeypatch):
     return seen
 
 
-def test_wait_connects_every_member_with_the_tls_options(run_module, connections):
+def test_wait_connects_every_member_with_the_tls_options(run_module, connections, tls_files):
     result = run_module(mysql_cluster_check, {"action": "wait", "members": MEMBERS, "login_password": "pw",
-                                              "ca_cert": "/ca.pem", "check_hostname": False})
+                                              "ca_cert": tls_files["ca"], "client_cert": tls_files["client_cert"],
+                                              "client_key": tls_files["client_key"], "check_hostname": False})
     assert result["changed"] is False and [m["name"] for m in result["members"]] == ["db-0", "db-1"]
     settings = [s for s, _p in connections]
     assert [s.address for s in settings] == ["10.0.0.10:3306", "10.0.0.11:3306"]
     kwargs = settings[0].pymysql_kwargs()
-    assert kwargs["ssl_ca"] == "/ca.pem" and kwargs["ssl_verify_cert"] is True
-    assert kwargs["ssl_verify_identity"] is False and kwargs["read_timeout"] == 305
+    assert kwargs["ssl"].verify_mode == ssl.CERT_REQUIRED and len(kwargs["ssl"].get_ca_certs()) == 1
+    assert kwargs["ssl"].check_hostname is False and kwargs["read_timeout"] == 305
+    assert settings[1].pymysql_kwargs()["ssl"] is kwargs["ssl"]
     assert connections[0][1] == "member db-0"
 
 
 def test_without_tls_options_no_tls_is_asked(run_module, connections):
     run_module(mysql_cluster_check, {"action": "wait", "members": MEMBERS[:1]})
-    assert "ssl_ca" not in connections[0][0].pymysql_kwargs()
+    assert "ssl" not in connections[0][0].pymysql_kwargs()
+
+
+@pytest.mark.parametrize("action", ["wait", "verify"])
+def test_a_missing_ca_file_is_named_before_any_connection(run_module, connections, tmp_path, action):
+    result = run_module(mysql_cluster_check, {"action": action, "members": MEMBERS, "login_password": "pw",
+                                              "ca_cert": str(tmp_path / "ca.pem")})
+    assert result["failed"] and result["msg"].startswith("ca_cert: %s is not a file" % (tmp_path / "ca.pem"))
+    assert connections == [] and "exception" not in result
+
+
+def test_a_certificate_that_does_not_verify_fails_at_once(run_module, monkeypatch, tls_files):
+    calls = []
+
+    def refuse(**kwargs):
+        calls.append(kwargs["host"])
+        raise pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '10.0.0.10' "
+                                                 "([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed)")
+
+    monkeypatch.setattr(pymysql, "connect", refuse)
+    result = run_module(mysql_cluster_check, {"action": "wait", "members": MEMBERS, "ca_cert": tls_files["ca"]})
+    assert calls == ["10.0.0.10"]  # not retried until the timeout: waiting does not fix a wrong CA
+    assert result["failed"] and result["msg"].startswith("db-0 (10.0.0.10:3306): TLS handshake with member db-0")
 
 
 def test_access_denied_fails_at_once_naming_the_member(run_module, monkeypatch):

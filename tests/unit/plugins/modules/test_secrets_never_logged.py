@@ -1,6 +1,6 @@
 """Secret values never reach syslog / journald, the result, the diff or the echoed invocation (no network).
 
-The modules run in-process: AnsibleModule reads the arguments from patch_module_args, writes its
+The modules run in-process (conftest's run_main): AnsibleModule reads the arguments, writes its
 "Invoked with ..." line to a captured syslog / journal, and the API is a tiny in-memory fake.
 """
 import base64
@@ -15,21 +15,6 @@ import threading
 import pytest
 import yaml
 from ansible.module_utils import basic
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19 (the matrix runs 2.16+): AnsibleModule reads basic._ANSIBLE_ARGS
-    import contextlib
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        args = dict({"_ansible_remote_tmp": "/tmp", "_ansible_keep_remote_files": False}, **(args or {}))
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
 
 from ansible_collections.statefuldb.k8s.plugins.modules import resource, resource_info
 
@@ -100,16 +85,6 @@ def captured_logs(monkeypatch):
     return lambda: "\n".join(lines + journal.sent)
 
 
-def run(module, args, capsys, monkeypatch, api=None, **internal):
-    if api is not None:
-        monkeypatch.setattr(module, "make_client", lambda *a, **k: api)
-    args = dict(args, **{"_ansible_%s" % k: v for k, v in internal.items()})
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    return capsys.readouterr().out
-
-
 def secret_definition(**extra):
     obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "ns"},
            "stringData": {"root-password": PASSWORD}, "data": {"other": DATA_VALUE}}
@@ -125,14 +100,13 @@ def assert_absent(text, where):
 
 @pytest.mark.parametrize("no_log", [False, True], ids=["task-without-no_log", "task-with-no_log"])
 @pytest.mark.parametrize("form", ["dict", "yaml-string", "list"])
-def test_secret_values_never_reach_syslog_result_or_diff(form, no_log, captured_logs, capsys, monkeypatch):
+def test_secret_values_never_reach_syslog_result_or_diff(form, no_log, captured_logs, run_main):
     definition = {"dict": secret_definition(), "list": [secret_definition()],
                   "yaml-string": "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: ns}\n"
                                  "stringData:\n  root-password: %s\ndata:\n  other: %s\n" % (PASSWORD, DATA_VALUE)}[form]
     existing = secret_definition(stringData=None, data={"root-password": base64.b64encode(b"old-value-123").decode()})
     api = FakeApi(existing)
-    out = run(resource, {"definition": definition}, capsys, monkeypatch, api=api, diff=True, no_log=no_log,
-              verbosity=3)
+    unused, out = run_main(resource, {"definition": definition}, api, diff=True, no_log=no_log, verbosity=3)
     result = json.loads(out)
     assert result["changed"] is True, result
     assert api.objects["db"]["data"]["other"] == DATA_VALUE  # the values did reach the API
@@ -146,14 +120,14 @@ def test_secret_values_never_reach_syslog_result_or_diff(form, no_log, captured_
         assert "metadata" in json.dumps(result["invocation"])  # the rest of the definition stays readable
 
 
-def test_unparsable_definition_does_not_echo_its_values(captured_logs, capsys, monkeypatch):
+def test_unparsable_definition_does_not_echo_its_values(captured_logs, run_main):
     broken = "kind: Secret\nstringData:\n  root-password: %s\n  : [unbalanced\n" % PASSWORD
-    out = run(resource, {"definition": broken}, capsys, monkeypatch, api=FakeApi())
+    unused, out = run_main(resource, {"definition": broken}, FakeApi())
     assert json.loads(out)["failed"] is True
     assert_absent(out + captured_logs(), "a failure message")
 
 
-def test_kubeconfig_dict_credentials_are_masked_but_the_rest_stays_readable(captured_logs, capsys, monkeypatch):
+def test_kubeconfig_dict_credentials_are_masked_but_the_rest_stays_readable(captured_logs, run_main):
     kubeconfig = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
                   "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
                   "users": [{"name": "u", "user": {"token": TOKEN, "client-key-data": KEY_DATA,
@@ -164,8 +138,7 @@ def test_kubeconfig_dict_credentials_are_masked_but_the_rest_stays_readable(capt
         def list(self, *args, **kwargs):
             return {"items": []}
 
-    out = run(resource_info, {"kubeconfig": kubeconfig, "kind": "Secret", "namespace": "ns"}, capsys,
-              monkeypatch, api=Api())
+    unused, out = run_main(resource_info, {"kubeconfig": kubeconfig, "kind": "Secret", "namespace": "ns"}, Api())
     logged = captured_logs()
     for value in (TOKEN, KEY_DATA, PASSWORD):
         assert value not in out and value not in logged
