@@ -46,8 +46,10 @@ SCENARIOS = [
     ("role: reset before send", "reset-before:every=5,limit=2", 5),
     ("role: reset after an apply", "reset-after:verb=PATCH,limit=1", 3),
     ("role: stall 5s", "stall:every=7,limit=1", 7),
-    ("role: watch reset", "watch-reset:limit=1", 1),
 ]
+# No watch faults here: on a healthy cluster the role's waits are over at their first list (every
+# pod is Ready already), so a watch fault never fires (measured: 0/3 fired). Watch faults during a
+# real wait are bench/chaos.py's "watch reset" / "watch 410 Gone" / "watch stall" on real pods.
 
 
 class RoleChaos:

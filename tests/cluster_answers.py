@@ -22,4 +22,3 @@ def api_client_or_fail(kubeconfig, hint="start one with `make cluster`"):
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         pytest.fail("cluster not reachable through %s: %s" % (kubeconfig, str(exc).splitlines()[0][:200]))
     return api
-

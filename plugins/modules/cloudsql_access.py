@@ -231,5 +231,6 @@ def main():
         allow_ssl_downgrade=params["allow_ssl_downgrade"], managed_prefix=params["managed_name_prefix"]),
         (NetworkInputError,))
 
+
 if __name__ == "__main__":
     main()

@@ -167,5 +167,6 @@ def main():
         module.fail_json(msg="Connected to %s:%s, but the check failed: %s" % (p["login_host"], p["login_port"], exc))
     module.exit_json(changed=False, **result)
 
+
 if __name__ == "__main__":
     main()

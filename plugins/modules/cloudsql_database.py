@@ -89,5 +89,6 @@ def main():
                                                      state=p["state"], check_mode=module.check_mode),
               (DatabaseInputError,))
 
+
 if __name__ == "__main__":
     main()

@@ -112,5 +112,6 @@ def main():
     )
     exit_with(module, lambda client: gather(client, module.params["gather"]))
 
+
 if __name__ == "__main__":
     main()

@@ -128,5 +128,6 @@ def main():
                                                  state=p["state"], check_mode=module.check_mode),
               (UserInputError,))
 
+
 if __name__ == "__main__":
     main()

@@ -28,7 +28,7 @@ def tls_files(tmp_path_factory):
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                  serialization.NoEncryption())
 
-    ca_key, client_key, other_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    ca_key, client_key, other_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
     ca = _issue("unit test CA", ca_key, ca_key, ca=True)
     client = _issue("ops", ca_key, client_key, issuer=ca.subject)
     base = tmp_path_factory.mktemp("tls")

@@ -346,5 +346,3 @@ def diagnose_pod(pod, pvcs=None, storage_classes=None, events=None, pod_name=Non
     return status.get("phase") or "Unknown", "pod %s is %s%s" % (
         name, status.get("phase") or "in an unknown phase",
         (": " + status["message"]) if status.get("message") else "")
-
-

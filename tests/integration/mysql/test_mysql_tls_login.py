@@ -62,12 +62,12 @@ def test_cluster_check_over_tls_verified_against_the_ca(mariadb, run_playbook, t
     assert plain["failed"] is True and plain["msg"].startswith("db-0 (127.0.0.1:%d): access denied" % server.port)
 
     # A CA that did not sign the server's certificate: refused by us, at once, naming what to check.
-    wrong_ca = check(action="wait", **dict(tls, ca_cert=tls_files["client_cert"]))
+    wrong_ca = check(action="wait", **{**tls, "ca_cert": tls_files["client_cert"]})
     assert wrong_ca["failed"] is True
     assert wrong_ca["msg"].startswith("db-0 (127.0.0.1:%d): TLS handshake with member db-0" % server.port)
     assert "certificate verify failed" in wrong_ca["msg"]
 
     # A CA file that is not there: named before any connection, no traceback.
-    missing = check(action="verify", **dict(tls, ca_cert=tls_files["ca"] + ".gone"))
+    missing = check(action="verify", **{**tls, "ca_cert": tls_files["ca"] + ".gone"})
     assert missing["failed"] is True and missing["msg"] == "ca_cert: %s.gone is not a file (no such file)" % tls_files["ca"]
     assert "module_stderr" not in missing and "Traceback" not in str(missing)

@@ -249,7 +249,6 @@ def test_timeline_sorted_by_ordinal_with_times():
                        "scheduled": "2026-01-01T00:00:00Z", "ready": "2026-01-01T00:00:05Z", "node": "node-0"}
 
 
-
 def test_events_for_keeps_one_objects_events_newest_first():
     older = dict(event("Pod", "db-0", "Pulling", "pulling"), lastTimestamp="2026-01-01T00:00:01Z")
     newer = event("Pod", "db-0", "Unhealthy", "probe failed")

@@ -132,4 +132,4 @@ def test_a_bug_is_reported_on_the_queue_instead_of_hanging_the_wait():
     Watch(Broken({}, {}), "v1", "Pod", "ns", events, threading.Event(), time.monotonic() + 5).run()
     kind, what, exc = events.get_nowait()
     assert (kind, what) == ("error", "Pod")
-    assert type(exc) is K8sError and exc.msg == "watching Pod failed: KeyError('items')"
+    assert exc.__class__ is K8sError and exc.msg == "watching Pod failed: KeyError('items')"
