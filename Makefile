@@ -11,7 +11,7 @@ LOCALKUBE := python3 tools/localkube/localkube.py
 FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos clean \
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-data clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -24,6 +24,8 @@ help:
 	@echo "make awx-surveys   regenerate awx/*.survey.json from the roles' argument specs"
 	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
 	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
+	@echo "make chaos-data    the mysql_cluster role on real pods: no data lost, pod/container/containerd faults"
+	@echo "                   (CHAOS_DATA_RUNS=N runs each, default 2; CHAOS_DATA_ARGS='--flavor mysql-9.7')"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -93,6 +95,12 @@ bench: venv cluster
 # `make test` subset. Component restarts are separate (CHAOS_ARGS=--restarts): they disturb the cluster.
 chaos: venv cluster
 	$(PY) bench/chaos.py $(CHAOS_ARGS)
+
+# Real pods, a writer and the role (bench/chaos_data.py): minutes per run, so its own target and
+# fewer runs than `make chaos` (see bench/RELIABILITY.md, "Data and real pods").
+CHAOS_DATA_RUNS ?= 2
+chaos-data: venv cluster
+	$(PY) bench/chaos_data.py --runs $(CHAOS_DATA_RUNS) $(CHAOS_DATA_ARGS)
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench
