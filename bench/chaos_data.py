@@ -227,6 +227,9 @@ class DataRun:
                       "msg": str(failed[-1].get("msg") or "")[:400] if failed else None,
                       "traceback": "Traceback (most recent call last)" in result.stdout + result.stderr
                                    or "MODULE FAILURE" in result.stdout}
+            reports = [r["ansible_facts"]["mysql_cluster_report"] for r in result.results
+                       if "mysql_cluster_report" in (r.get("ansible_facts") or {})]
+            record["repairs"] = reports[-1].get("changes") if reports else None  # what the role says it did
             if result.rc and not failed:
                 record["msg"] = (result.stderr or result.stdout)[-400:]
             self.history.event("role run ends", **record)
@@ -256,15 +259,18 @@ class DataRun:
 
     def wait_for(self, what, predicate, timeout=600, while_running=None):
         """Poll predicate() until true; False when while_running (a role run future) ended first."""
-        deadline = time.monotonic() + timeout
+        deadline, error = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
-            value = predicate()
+            try:
+                value = predicate()
+            except Exception as exc:  # pylint: disable=broad-except  # the shared API server may be restarting
+                value, error = None, exc
             if value:
                 return value
             if while_running is not None and while_running.done():
                 return None
             time.sleep(0.5)
-        raise RunFailed("timed out after %ds waiting for %s" % (timeout, what))
+        raise RunFailed("timed out after %ds waiting for %s%s" % (timeout, what, " (last error: %s)" % error if error else ""))
 
     def pod(self, ordinal):
         return pods(self.core, self.namespace).get("%s-%d" % (NAME, ordinal))
@@ -458,10 +464,16 @@ def container_killed_during_scale_out(run):
     scale = run.role("scale 3 -> 5, mysql-1's container killed during it", 5, scale=True)
     fired = run.wait_for("mysql-3 created", lambda: run.pod(3) is not None, while_running=scale)
     if fired:
-        run.kill_container(1)
+        restarts = run.kill_container(1)
     else:
         run.notes.append("the fault never fired: the scale run ended before mysql-3 existed")
     clear = run.faulted(scale)
+    if fired:  # the kubelet restarted the killed container (else the kill did not land)
+        now = next(s.restart_count for s in run.pod(1).status.container_statuses if s.name == "mysql")
+        run.history.event("restarts of mysql-1 after the run", restarts=now)
+        if now <= restarts:
+            fired = False
+            run.notes.append("mysql-1's container was not restarted: the kill did not land")
     return 5, fired and clear and converge(run, 5)
 
 
