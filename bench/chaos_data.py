@@ -286,8 +286,11 @@ class DataRun:
         return pod.metadata.uid
 
     def wait_back(self, ordinal, old_uid):
-        back = self.wait_for("pod %d to come back Ready" % ordinal, lambda: (
-            lambda p: p if p is not None and p.metadata.uid != old_uid and self.ready(p) else None)(self.pod(ordinal)))
+        def new_and_ready():
+            pod = self.pod(ordinal)
+            return pod if pod is not None and pod.metadata.uid != old_uid and self.ready(pod) else None
+
+        back = self.wait_for("pod %d to come back Ready" % ordinal, new_and_ready)
         self.history.event("pod back", pod=back.metadata.name, uid=back.metadata.uid)
         return back
 
@@ -482,8 +485,11 @@ def containerd_stopped_during_scale_out(run):
     run.writer.start()
     run.must("deploy 3", 3)
     scale = run.role("scale 3 -> 4, the new pod's node containerd stopped 15 s", 4, scale=True)
-    scheduled = run.wait_for("mysql-3 scheduled", lambda: (lambda p: p.spec.node_name if p is not None else None)(
-        run.pod(3)), while_running=scale)
+    def node_of_mysql_3():
+        pod = run.pod(3)
+        return pod.spec.node_name if pod is not None else None
+
+    scheduled = run.wait_for("mysql-3 scheduled", node_of_mysql_3, while_running=scale)
     if scheduled:
         stop_containerd(node_layout(scheduled), PAUSE_SECONDS, run.history)
     else:
