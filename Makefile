@@ -25,7 +25,7 @@ help:
 	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
 	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
 	@echo "make chaos-data    the mysql_cluster role on real pods: no data lost, pod/container/containerd faults"
-	@echo "                   (CHAOS_DATA_RUNS=N runs each, default 1; CHAOS_DATA_ARGS='--flavor mysql-9.7')"
+	@echo "                   (CHAOS_DATA_RUNS=N runs each, default 3; CHAOS_DATA_ARGS='--flavor mysql-9.7')"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -98,7 +98,7 @@ chaos: venv cluster
 
 # Real pods, a writer and the role (bench/chaos_data.py): minutes per run, so its own target and
 # fewer runs than `make chaos` (see bench/RELIABILITY.md, "Data and real pods").
-CHAOS_DATA_RUNS ?= 1
+CHAOS_DATA_RUNS ?= 3
 chaos-data: venv cluster
 	$(PY) bench/chaos_data.py --runs $(CHAOS_DATA_RUNS) $(CHAOS_DATA_ARGS)
 
