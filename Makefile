@@ -13,6 +13,7 @@ FLAVOR ?= mariadb
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
         test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-role \
         chaos-cloudsql chaos-fanout clean \
+        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-data clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -27,6 +28,8 @@ help:
 	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
 	@echo "make chaos-cloudsql  the Cloud SQL modules under 429/503/409/412/lost answers, against the fake (no cluster)"
 	@echo "make chaos-fanout  one playbook, forks=10: 10 namespaces (KWOK) and 2-3 mysql_cluster on real pods, twice"
+	@echo "make chaos-data    the mysql_cluster role on real pods: no data lost, pod/container/containerd faults"
+	@echo "                   (CHAOS_DATA_RUNS=N runs each, default 3; CHAOS_DATA_ARGS='--flavor mysql-9.7')"
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
 	python3 -m venv $(VENV)
@@ -108,6 +111,11 @@ chaos-cloudsql: venv
 # Fan-out like an AWX job (bench/chaos_fanout.py): FANOUT_ARGS="--db-clusters 2" etc.
 chaos-fanout: venv cluster
 	$(PY) bench/chaos_fanout.py $(FANOUT_ARGS)
+# Real pods, a writer and the role (bench/chaos_data.py): minutes per run, so its own target and
+# fewer runs than `make chaos` (see bench/RELIABILITY.md, "Data and real pods").
+CHAOS_DATA_RUNS ?= 3
+chaos-data: venv cluster
+	$(PY) bench/chaos_data.py --runs $(CHAOS_DATA_RUNS) $(CHAOS_DATA_ARGS)
 
 bench-cluster: system-deps
 	$(LOCALKUBE) bench
