@@ -12,8 +12,7 @@ FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
         test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-role \
-        chaos-cloudsql chaos-fanout clean \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-data clean \
+        chaos-cloudsql chaos-fanout chaos-data clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
 help:
@@ -24,9 +23,11 @@ help:
 	@echo "make bench         side-by-side benchmarks (kubectl, kubernetes.core, this collection)"
 	@echo "make core-matrix   unit tests + smoke on every ansible-core in tests/matrix (own venvs)"
 	@echo "make awx-surveys   regenerate awx/*.survey.json from the roles' argument specs"
-	@echo "make chaos         each API fault N times (CHAOS_RUNS=20) through tools/faultproxy.py; a table"
-	@echo "                   (CHAOS_ARGS=--restarts adds control-plane restarts: they disturb everyone)"
+	@echo "make chaos         the Cloud SQL faults, then each API fault N times (CHAOS_RUNS=20) through"
+	@echo "                   tools/faultproxy.py; tables (bench/RELIABILITY.md). CHAOS_ARGS=--restarts-only:"
+	@echo "                   control-plane restarts instead (they disturb everyone on the cluster)"
 	@echo "make chaos-cloudsql  the Cloud SQL modules under 429/503/409/412/lost answers, against the fake (no cluster)"
+	@echo "make chaos-role    the mysql_cluster role re-run under API faults on real pods (CHAOS_ROLE_RUNS=3)"
 	@echo "make chaos-fanout  one playbook, forks=10: 10 namespaces (KWOK) and 2-3 mysql_cluster on real pods, twice"
 	@echo "make chaos-data    the mysql_cluster role on real pods: no data lost, pod/container/containerd faults"
 	@echo "                   (CHAOS_DATA_RUNS=N runs each, default 3; CHAOS_DATA_ARGS='--flavor mysql-9.7')"
@@ -111,6 +112,7 @@ chaos-cloudsql: venv
 # Fan-out like an AWX job (bench/chaos_fanout.py): FANOUT_ARGS="--db-clusters 2" etc.
 chaos-fanout: venv cluster
 	$(PY) bench/chaos_fanout.py $(FANOUT_ARGS)
+
 # Real pods, a writer and the role (bench/chaos_data.py): minutes per run, so its own target and
 # fewer runs than `make chaos` (see bench/RELIABILITY.md, "Data and real pods").
 CHAOS_DATA_RUNS ?= 3
