@@ -1,13 +1,8 @@
 """Unit tests of bench/chaos.py's judging: half-applied objects, early retries, the table."""
-import importlib.util
-import os
-import sys
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "bench"))
-_spec = importlib.util.spec_from_file_location("chaos", os.path.join(REPO, "bench", "chaos.py"))
-chaos = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(chaos)
+from script_loader import load_script  # noqa: E402
+
+chaos = load_script("bench", "chaos")
 
 
 def test_matches_definition_sees_a_half_applied_statefulset():

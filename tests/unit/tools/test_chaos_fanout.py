@@ -1,13 +1,8 @@
 """Unit tests of bench/chaos_fanout.py: what it generates, and how it reads per-host times and failures."""
-import importlib.util
-import os
-import sys
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "bench"))
-_spec = importlib.util.spec_from_file_location("chaos_fanout", os.path.join(REPO, "bench", "chaos_fanout.py"))
-chaos_fanout = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(chaos_fanout)
+from script_loader import load_script  # noqa: E402
+
+chaos_fanout = load_script("bench", "chaos_fanout")
 
 
 def test_inventory_and_plays_fan_out_over_local_hosts_each_with_its_namespace():

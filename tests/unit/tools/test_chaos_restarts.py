@@ -3,20 +3,15 @@
 localkube is replaced by a stand-in whose "component" is a real process (``sleep``), so the kill,
 the wait for it to be gone, the start and the watchdog act on real processes.
 """
-import importlib.util
-import os
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "bench"))
-_spec = importlib.util.spec_from_file_location("chaos_restarts", os.path.join(REPO, "bench", "chaos_restarts.py"))
-chaos_restarts = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(chaos_restarts)
+from script_loader import load_script  # noqa: E402
+
+chaos_restarts = load_script("bench", "chaos_restarts")
 
 
 class FakeLocalkube:

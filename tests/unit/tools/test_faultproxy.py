@@ -1,7 +1,6 @@
 """Unit tests of tools/faultproxy.py: the fault schedule, and each fault against a fake API server."""
 import http.client
 import http.server
-import importlib.util
 import json
 import os
 import random
@@ -12,10 +11,9 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-_spec = importlib.util.spec_from_file_location("faultproxy", os.path.join(REPO, "tools", "faultproxy.py"))
-fp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fp)
+from script_loader import load_script  # noqa: E402
+
+fp = load_script("tools", "faultproxy")
 
 
 # -- the schedule -------------------------------------------------------------------------------------

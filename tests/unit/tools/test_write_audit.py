@@ -1,13 +1,11 @@
 """Unit tests of bench/write_audit.py: each process's writes are recorded, and a file two processes write is found."""
-import importlib.util
 import os
 import subprocess
 import sys
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-_spec = importlib.util.spec_from_file_location("write_audit", os.path.join(REPO, "bench", "write_audit.py"))
-write_audit = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(write_audit)
+from script_loader import load_script  # noqa: E402
+
+write_audit = load_script("bench", "write_audit")
 
 CHILD = """
 import os, sys, tempfile

@@ -336,3 +336,17 @@ def event(kind, name, reason, message, type_="Warning"):
     """A Kubernetes Event about one object."""
     return {"involvedObject": {"kind": kind, "name": name}, "reason": reason, "message": message, "type": type_,
             "lastTimestamp": "2026-01-01T00:00:10Z"}
+
+
+def refuse_policy_changes(cluster):
+    """Make ``cluster`` answer a change of podManagementPolicy as the API server does: 422, immutable."""
+    from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import K8sApiError
+
+    def patch(*args, **kwargs):
+        body = args[4]
+        live = cluster.objects.get(("StatefulSet", args[3], args[2]))  # (api_version, kind, name, namespace, body)
+        if live and body["spec"].get("podManagementPolicy") != live["spec"].get("podManagementPolicy"):
+            raise K8sApiError("invalid", status=422, reason="Invalid", body={
+                "message": "spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"})
+        return FakeCluster.patch(cluster, *args, **kwargs)
+    cluster.patch = patch

@@ -12,7 +12,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle impor
     ensure_absent,
     ensure_present,
 )
-from k8s_fakes import FakeCluster, claim, statefulset
+from k8s_fakes import FakeCluster, claim, refuse_policy_changes, statefulset
 
 VCT = [{"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": "1Gi"}}}}]
 
@@ -178,14 +178,7 @@ def test_recreate_orphan_keeps_the_selector_the_orphaned_pods_carry():
     again = params(image="mariadb:11", labels={"app": "db", "team": "data"}, replicas=1,
                    pod_management_policy="Parallel", recreate="orphan")
 
-    def immutable_policy(*args, **kwargs):
-        body = args[4]
-        live = cluster.objects.get(("StatefulSet", "ns", "db"))
-        if live and body["spec"].get("podManagementPolicy") != live["spec"].get("podManagementPolicy"):
-            raise K8sApiError("invalid", status=422, reason="Invalid", body={
-                "message": "spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"})
-        return FakeCluster.patch(cluster, *args, **kwargs)
-    cluster.patch = immutable_policy
+    refuse_policy_changes(cluster)
     outcome = ensure_present(cluster, options(again), False)
     assert outcome.recreated is True
     assert cluster.objects[("StatefulSet", "ns", "db")]["spec"]["selector"] == {"matchLabels": {"app": "db"}}

@@ -10,7 +10,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.lifecycle impor
     ensure_absent,
     ensure_present,
 )
-from k8s_fakes import FakeCluster, claim, pod, statefulset
+from k8s_fakes import FakeCluster, claim, pod, refuse_policy_changes, statefulset
 
 BASE = {"state": "present", "name": "db", "namespace": "ns", "definition": None, "replicas": 2,
         "image": "mariadb:11", "service_name": None, "pod_management_policy": None, "volume_claim_templates": None,
@@ -165,22 +165,11 @@ def test_an_immutable_change_names_the_storage_growth_recreate_would_do():
 
 
 # -- recreate orphan ----------------------------------------------------------------------------------
-def immutable_policy(cluster):
-    def patch(*args, **kwargs):
-        body = args[4]
-        live = cluster.objects.get(("StatefulSet", "ns", "db"))
-        if live and body["spec"].get("podManagementPolicy") != live["spec"].get("podManagementPolicy"):
-            raise K8sApiError("invalid", status=422, reason="Invalid", body={
-                "message": "spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"})
-        return FakeCluster.patch(cluster, *args, **kwargs)
-    cluster.patch = patch
-
-
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_recreate_orphan_order_and_check_mode(waits, check_mode):
     cluster = FakeCluster()
     ensure_present(cluster, options(), False)
-    immutable_policy(cluster)
+    refuse_policy_changes(cluster)
     cluster.calls.clear()
     outcome = ensure_present(cluster, options(pod_management_policy="Parallel", recreate="orphan", wait=True),
                              check_mode)
