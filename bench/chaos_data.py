@@ -485,6 +485,7 @@ def containerd_stopped_during_scale_out(run):
     run.writer.start()
     run.must("deploy 3", 3)
     scale = run.role("scale 3 -> 4, the new pod's node containerd stopped 15 s", 4, scale=True)
+
     def node_of_mysql_3():
         pod = run.pod(3)
         return pod.spec.node_name if pod is not None else None
