@@ -228,8 +228,17 @@ def settings_for(base, host, port, user, password):
     return dataclasses.replace(base, host=host, port=port, user=user, password=password, unix_socket=None)
 
 
+# A link that dropped during the TLS handshake (a port-forward stream or a pod restarting under us)
+# is not a TLS mistake: it is retried like any lost connection.
+_DROPPED_LINK = ("unexpected_eof", "eof occurred", "connection reset", "timed out", "broken pipe")
+
+
 def _tls_failure(text):
-    return "SSL" in text or "certificate" in text.lower()
+    """A TLS failure that waiting does not fix: a certificate that does not verify, a refused handshake."""
+    lowered = text.lower()
+    if any(marker in lowered for marker in _DROPPED_LINK):
+        return False
+    return "SSL" in text or "certificate" in lowered
 
 
 def describe_connect_error(settings, exc, purpose="the server"):

@@ -1,6 +1,6 @@
 """Unit tests of bench/chaos.py's judging: half-applied objects, early retries, the table."""
 
-from script_loader import load_script  # noqa: E402
+from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
 
 chaos = load_script("bench", "chaos")
 

@@ -1,6 +1,6 @@
 """Unit tests of bench/chaos_fanout.py: what it generates, and how it reads per-host times and failures."""
 
-from script_loader import load_script  # noqa: E402
+from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
 
 chaos_fanout = load_script("bench", "chaos_fanout")
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from script_loader import load_script  # noqa: E402
+from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
 
 chaos_restarts = load_script("bench", "chaos_restarts")
 

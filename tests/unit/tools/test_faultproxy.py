@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from script_loader import load_script  # noqa: E402
+from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
 
 fp = load_script("tools", "faultproxy")
 

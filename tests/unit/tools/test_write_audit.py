@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from script_loader import load_script  # noqa: E402
+from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
 
 write_audit = load_script("bench", "write_audit")
 

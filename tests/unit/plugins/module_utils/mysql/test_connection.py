@@ -153,6 +153,9 @@ def test_connect_to_a_closed_loopback_port_names_it():
     (pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query"), True),
     (pymysql.err.OperationalError(1045, "Access denied for user 'root'"), False),
     (pymysql.err.OperationalError(2003, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), False),
+    # The forwarded stream dropped in the middle of the handshake (seen through port_forward): retried.
+    (pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '127.0.0.1' ([SSL: UNEXPECTED_EOF_WHILE_"
+                                        "READING] EOF occurred in violation of protocol (_ssl.c:1006))"), True),
     (ValueError("a bug"), False),
 ])
 def test_which_failures_are_worth_retrying(exc, transient):
