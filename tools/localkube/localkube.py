@@ -971,8 +971,39 @@ def up_nodes(binaries: str) -> list[str]:
     if any(imported.values()):
         log("imported images in %.1fs: %s" % (time.monotonic() - t0, "; ".join(
             "%s: %s" % (n, ", ".join(refs)) for n, refs in sorted(imported.items()) if refs)))
-    started += ensure_started(KUBELETS, binaries)
+    # One kubelet at a time: every kubelet binds the same device-plugin socket
+    # (/var/lib/kubelet/device-plugins/kubelet.sock, fixed in the kubelet whatever its --root-dir),
+    # and two starting together can both remove the file and then one fails to bind it and exits.
+    for kubelet in KUBELETS:
+        for attempt in range(KUBELET_RACE_RESTARTS + 1):
+            try:
+                started += ensure_started([kubelet], binaries)
+                break
+            except LocalkubeError:
+                if not lost_socket_race(kubelet) or attempt == KUBELET_RACE_RESTARTS:
+                    raise
+                log("%s lost the device-plugin socket to another kubelet; starting it again" % kubelet)
     return started
+
+
+# The kubelet's container manager starts after its health endpoint answers, so a kubelet that lost
+# the device-plugin socket race can exit after `ensure_started`; wait_nodes_ready starts it again.
+SOCKET_RACE = "device-plugins/kubelet.sock: bind: address already in use"
+KUBELET_RACE_RESTARTS = 3
+
+
+def lost_socket_race(name: str) -> bool:
+    """The kubelet is not running and its last start ended on the device-plugin socket."""
+    last_run = tail(log_file(name), 60).rsplit("==== ", 1)[-1]
+    return running_pid(name) is None and SOCKET_RACE in last_run
+
+
+def restart_kubelet_lost_socket_race(binaries: str, restarts: dict[str, int]) -> None:
+    for name in KUBELETS:
+        if lost_socket_race(name) and restarts.get(name, 0) < KUBELET_RACE_RESTARTS:
+            restarts[name] = restarts.get(name, 0) + 1
+            log("%s lost the device-plugin socket to another kubelet; starting it again" % name)
+            start(name, binaries)
 
 
 def wait_authorizer(timeout: float = 30) -> None:
@@ -992,7 +1023,9 @@ def wait_authorizer(timeout: float = 30) -> None:
 
 def wait_nodes_ready(binaries: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
+    restarts: dict[str, int] = {}
     while True:
+        restart_kubelet_lost_socket_race(binaries, restarts)
         proc = kubectl(binaries, "get", "nodes", "-o", "json", check=False)
         ready = []
         if proc.returncode == 0:
