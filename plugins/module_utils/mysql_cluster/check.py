@@ -36,10 +36,13 @@ def server_facts(conn):
     cur = conn.cursor()
     try:
         server_id, version, read_only = _one(cur, "SELECT @@server_id, @@version, @@read_only")
+        flavor = "mariadb" if "mariadb" in version.lower() else "mysql"
+        position = _one(cur, gtid_sql(flavor)[0])[0] or ""
     finally:
         cur.close()
+    # An empty position: the server never wrote or applied a transaction (it holds no data).
     return {"server_id": int(server_id), "version": version, "read_only": bool(int(read_only)),
-            "flavor": "mariadb" if "mariadb" in version.lower() else "mysql"}
+            "flavor": flavor, "gtid_position": position.replace("\n", "")}
 
 
 def _error_code(exc):

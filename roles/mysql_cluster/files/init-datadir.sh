@@ -2,22 +2,27 @@
 # Init container of every mysql_cluster pod (POSIX sh; runs as root in the server's own image).
 # It replaces the image's entrypoint script, so the same pod spec starts the official mariadb and
 # mysql images and the locally built Debian ones:
-#   1. writes this ordinal's server configuration (primary or replica, server_id) where only the
-#      main container reads it (--defaults-file): read-only settings never reach initialisation;
-#   2. writes the client login (root password from the Secret) for the probes and `kubectl exec`,
+#   1. writes the client login (root password from the Secret) for the probes and `kubectl exec`,
 #      on a memory-backed volume, mode 0600, never on a command line;
-#   3. hands the data directory to the image's `mysql` user (by name: its uid differs by image);
+#   2. hands the data directory to the image's `mysql` user (by name: its uid differs by image);
+#   3. keeps this member's server_id on its claim (statefuldb-server-id): base + ordinal for the
+#      members of the first deploy; a member initialised after the cluster was bootstrapped (a new
+#      or lost volume) gets one never used before, so its GTIDs can never be taken for another's;
 #   4. only when the claim holds no initialised data directory: initialises one beside it, starts
 #      the server there without networking, sets the root password (root@localhost and root@'%')
 #      without writing the binary log, stops it and renames the directory into place. The rename
 #      is the commit point: a pod killed half-way starts over on its next start, and a restarted
-#      pod with data starts as it was.
+#      pod with data starts as it was. In a bootstrapped cluster it also leaves
+#      $CONF_DIR/initialised-empty, so start-server.sh starts this member read-only.
+# The main container's start-server.sh writes the server configuration of the member's recorded
+# role at every start.
 # Flavor specifics come from the environment (the role's flavor table):
 #   DB_FLAVOR (mariadb|mysql), DB_SERVER, DB_CLIENT, DB_INSTALL (initialise "$DB_INSTALL --datadir=DIR"),
 #   DB_BOOT_OPTIONS (extra options of the password-setting start), ROOT_PASSWORD.
 set -eu
 
 CONFIG_MAP=${CONFIG_MAP:-/mnt/config-map}
+TOPOLOGY=${TOPOLOGY:-/mnt/topology}
 CONF_DIR=${CONF_DIR:-/etc/statefuldb}
 LOGIN_DIR=${LOGIN_DIR:-/run/statefuldb}
 RUN_DIR=${RUN_DIR:-/run/mysqld}
@@ -42,18 +47,13 @@ if [ "$found" != "$DB_FLAVOR" ]; then
     exit 1
 fi
 
-# -- 1. server configuration of this ordinal ---------------------------------------------------
 ordinal=${HOSTNAME##*-}
 case $ordinal in ''|*[!0-9]*) say "cannot read an ordinal from the pod name $HOSTNAME"; exit 1 ;; esac
 base=$(cat "$CONFIG_MAP/server-id-base")
-if [ "$ordinal" = 0 ]; then role=primary; else role=replica; fi
-{
-    cat "$CONFIG_MAP/$role.cnf"
-    printf 'server_id = %d\n' $((base + ordinal))
-} > "$CONF_DIR/server.cnf.tmp"
-mv "$CONF_DIR/server.cnf.tmp" "$CONF_DIR/server.cnf"
+bootstrapped=$(cat "$TOPOLOGY/bootstrapped" 2>/dev/null || true)
+SERVER_ID_FILE=$CLAIM/statefuldb-server-id
 
-# -- 2. client login for the probes --------------------------------------------------------------
+# -- 1. client login for the probes --------------------------------------------------------------
 # Option-file value in double quotes: backslash and double quote escaped.
 cnf_quoted=$(printf '%s' "$ROOT_PASSWORD" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
 (
@@ -62,7 +62,7 @@ cnf_quoted=$(printf '%s' "$ROOT_PASSWORD" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
         "$cnf_quoted" "$RUN_DIR" > "$LOGIN_DIR/client.cnf"
 )
 
-# -- 3. ownership --------------------------------------------------------------------------------
+# -- 2. ownership --------------------------------------------------------------------------------
 mkdir -p "$RUN_DIR"
 chown "$DB_USER:$DB_USER" "$RUN_DIR" "$CLAIM"  # a fresh volume's root may be root's, mode 0700
 chmod 0755 "$RUN_DIR"  # an emptyDir is world-writable; the server warns about that
@@ -72,11 +72,24 @@ if [ -d "$DATADIR" ] && [ "$(stat -c %u "$DATADIR")" != "$uid" ]; then
     chown -R "$DB_USER:$DB_USER" "$DATADIR"
 fi
 
-# -- 4. first start only: initialise, set the root password ---------------------------------------
+# -- 3. server_id --------------------------------------------------------------------------------
 if [ -d "$DATADIR/mysql" ]; then
-    say "data directory exists: $role, server_id $((base + ordinal)); nothing to initialise"
+    if [ ! -s "$SERVER_ID_FILE" ]; then  # a claim of a release that did not keep it
+        printf '%d\n' $((base + ordinal)) > "$SERVER_ID_FILE"
+    fi
+    say "data directory exists: server_id $(cat "$SERVER_ID_FILE"); nothing to initialise"
     exit 0
 fi
+if [ "$bootstrapped" = true ]; then
+    # 10^6 .. 2^31: far above base + ordinal, and random, so never one this cluster used before.
+    server_id=$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 2146483647 + 1000000 ))
+    touch "$CONF_DIR/initialised-empty"
+    say "the cluster was bootstrapped before: this member starts empty and read-only, with the new server_id $server_id"
+else
+    server_id=$((base + ordinal))
+fi
+
+# -- 4. first start only: initialise, set the root password ---------------------------------------
 if [ -e "$DATADIR" ]; then
     say "$DATADIR exists but holds no system tables; not touching it (move it away to initialise)"
     exit 1
@@ -119,5 +132,6 @@ DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1', 'root'@'$host', ''@'localh
 SHUTDOWN;
 SQL
 wait "$server" || { say "the server did not stop cleanly after initialisation"; exit 1; }
+printf '%d\n' "$server_id" > "$SERVER_ID_FILE"
 mv "$NEW" "$DATADIR"
-say "initialised: $role, server_id $((base + ordinal)), root password set from the Secret"
+say "initialised: server_id $server_id, root password set from the Secret"

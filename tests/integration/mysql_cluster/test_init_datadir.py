@@ -1,9 +1,13 @@
-"""The pods' init script (roles/mysql_cluster/files/init-datadir.sh) run on this host's MariaDB, no cluster.
+"""The pods' scripts (roles/mysql_cluster/files/init-datadir.sh, start-server.sh) run on this host's
+MariaDB, no cluster.
 
-It is what replaces an image's entrypoint, so its promises are checked directly: a first start
+They replace an image's entrypoint, so their promises are checked directly: a first start
 initialises the data directory and sets the root password (any characters) without writing a
-GTID; a restart with data changes nothing; an interrupted initialisation is redone; an image of the
-other flavor is refused by name. The pods run it for real in test_e2e.py.
+GTID; a restart with data changes nothing and keeps the member's server_id; the configuration
+follows the recorded primary, not the ordinal; a member initialised after the cluster was
+bootstrapped starts read-only with a new server_id, even as the recorded primary; an interrupted
+initialisation is redone; an image of the other flavor is refused by name. The pods run them for
+real in test_e2e.py and test_primary_role.py.
 """
 import os
 import pathlib
@@ -16,6 +20,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SCRIPT = os.path.join(REPO, "roles", "mysql_cluster", "files", "init-datadir.sh")
+START = os.path.join(REPO, "roles", "mysql_cluster", "files", "start-server.sh")
 PASSWORD = "p'a\"s\\s w$rd`x`"  # quotes, backslash, space, shell metacharacters
 
 
@@ -32,7 +37,7 @@ def pod():
     """The init container's mounts, as directories (outside pytest's root-only tmp: user mysql reads them)."""
     top = pathlib.Path(tempfile.mkdtemp(prefix="statefuldb-init-"))
     os.chmod(top, 0o755)
-    dirs = {name: top / name for name in ("cm", "conf", "login", "run", "claim")}
+    dirs = {name: top / name for name in ("cm", "conf", "login", "run", "claim", "topology")}
     for path in dirs.values():
         path.mkdir()
     os.chmod(dirs["claim"], 0o700)  # like a fresh volume's root: the script hands it to mysql
@@ -43,8 +48,18 @@ def pod():
     shutil.rmtree(top)
 
 
+def start_config(pod, hostname):
+    """start-server.sh up to the server: `true` stands in for it, so only the configuration is written."""
+    env = dict(os.environ, HOSTNAME=hostname, CONFIG_MAP=str(pod["cm"]), CONF_DIR=str(pod["conf"]),
+               CLAIM=str(pod["claim"]), TOPOLOGY=str(pod["topology"]), DB_SERVER="true")
+    run = subprocess.run(["sh", START], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    return run.stderr, (pod["conf"] / "server.cnf").read_text()
+
+
 def init(pod, hostname="db-1", flavor="mariadb", server="mariadbd"):
     env = dict(os.environ, HOSTNAME=hostname, CONFIG_MAP=str(pod["cm"]), CONF_DIR=str(pod["conf"]),
+               TOPOLOGY=str(pod["topology"]),
                LOGIN_DIR=str(pod["login"]), RUN_DIR=str(pod["run"]), CLAIM=str(pod["claim"]),
                DB_FLAVOR=flavor, DB_SERVER=server, DB_CLIENT="mariadb", DB_BOOT_OPTIONS="",
                DB_INSTALL="mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal"
@@ -83,9 +98,13 @@ class Server:
 def test_first_start_initialises_with_the_secret_password_and_no_gtid(pod):
     run = init(pod)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "initialised: replica, server_id 101, root password set from the Secret" in run.stderr
+    assert "initialised: server_id 101, root password set from the Secret" in run.stderr
     assert PASSWORD not in run.stderr + run.stdout
-    assert (pod["conf"] / "server.cnf").read_text() == "[mysqld]\nread_only = ON\nserver_id = 101\n"
+    assert (pod["claim"] / "statefuldb-server-id").read_text() == "101\n"
+    # No record yet (first deploy): ordinal 0 is the primary, db-1 a read-only replica.
+    said, conf = start_config(pod, "db-1")
+    assert conf == "[mysqld]\nread_only = ON\nserver_id = 101\n"
+    assert "db-1 as replica (recorded primary: db-0)" in said
     login = pod["login"] / "client.cnf"
     assert stat.S_IMODE(login.stat().st_mode) == 0o600
     data = pod["claim"] / "data"
@@ -104,11 +123,16 @@ def test_first_start_initialises_with_the_secret_password_and_no_gtid(pod):
     finally:
         server.stop()
 
-    # A restart (new pod, same claim; ordinal 0 this time) keeps the data and initialises nothing.
-    again = init(pod, hostname="db-0")
+    # A restart (new pod, same claim) keeps the data, initialises nothing and keeps the server_id;
+    # once db-1 is the recorded primary it starts writable, and db-0 read-only.
+    again = init(pod, hostname="db-1")
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "data directory exists: primary, server_id 100; nothing to initialise" in again.stderr
-    assert "server_id = 100" in (pod["conf"] / "server.cnf").read_text()
+    assert "data directory exists: server_id 101; nothing to initialise" in again.stderr
+    (pod["topology"] / "primary").write_text("db-1")
+    (pod["topology"] / "bootstrapped").write_text("true")
+    assert start_config(pod, "db-1")[1] == "[mysqld]\nread_only = OFF\nserver_id = 101\n"
+    assert start_config(pod, "db-0")[1] == "[mysqld]\nread_only = ON\nserver_id = 101\n"
+    start_config(pod, "db-1")
     server = Server(pod)
     try:
         assert server.sql("SELECT v FROM app.t").stdout.split() == ["42"]
@@ -141,3 +165,20 @@ def test_an_image_of_the_other_flavor_is_refused(pod):
     run = init(pod, server="no-such-server")
     assert run.returncode == 1 and "the image has no no-such-server" in run.stderr
     assert not (pod["claim"] / "data").exists()
+
+
+def test_a_member_initialised_after_bootstrap_starts_read_only_with_a_new_server_id(pod):
+    """The recorded primary lost its volume: the new, empty data directory must not take writes."""
+    (pod["topology"] / "primary").write_text("db-0")
+    (pod["topology"] / "bootstrapped").write_text("true")
+    run = init(pod, hostname="db-0")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "starts empty and read-only" in run.stderr
+    server_id = int((pod["claim"] / "statefuldb-server-id").read_text())
+    assert server_id >= 1000000, "an id never used by the members of the first deploy (base + ordinal)"
+    said, conf = start_config(pod, "db-0")
+    assert conf == "[mysqld]\nread_only = ON\nserver_id = %d\n" % server_id
+    assert "db-0 as replica (recorded primary: db-0)" in said
+    # The next start of the same claim keeps that identity.
+    again = init(pod, hostname="db-0")
+    assert "data directory exists: server_id %d" % server_id in again.stderr

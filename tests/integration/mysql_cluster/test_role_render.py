@@ -54,9 +54,19 @@ def test_flavor_configuration(offline_playbook, flavor, image, server, admin, cl
     assert primary["read_only"] == "OFF"
     for key, value in replica_only.items():
         assert replica[key] == value, key
-    # The init script is the role's file, verbatim.
-    with open(os.path.join(ROLE, "files", "init-datadir.sh")) as f:
-        assert data["init-datadir.sh"].rstrip("\n") == f.read().rstrip("\n")
+    # The pods' scripts are the role's files, verbatim.
+    for script in ("init-datadir.sh", "start-server.sh", "readiness.sh"):
+        with open(os.path.join(ROLE, "files", script)) as f:
+            assert data[script].rstrip("\n") == f.read().rstrip("\n"), script
+    # Semi-synchronous replication by default (3 members): both sides enabled on every member, so
+    # whichever member is promoted waits for a replica's acknowledgement.
+    semi = ("rpl_semi_sync_master", "rpl_semi_sync_slave") if flavor == "mariadb" else (
+        "rpl_semi_sync_source", "rpl_semi_sync_replica")
+    for conf in (primary, replica):
+        assert (conf[semi[0] + "_enabled"], conf[semi[1] + "_enabled"]) == ("ON", "ON")
+        assert conf[semi[0] + "_timeout"] == "10000" and conf[semi[0] + "_wait_point"] == "AFTER_SYNC"
+    single = cnf(render(offline_playbook, flavor, mysql_cluster_replicas=1)["configmap"]["data"]["primary.cnf"])
+    assert not any(key.startswith("rpl_semi_sync") for key in single), "one member has no replica to wait for"
 
     spec = facts["statefulset"]["spec"]
     pod = spec["template"]["spec"]
@@ -65,23 +75,32 @@ def test_flavor_configuration(offline_playbook, flavor, image, server, admin, cl
     assert init["image"] == container["image"] == image
     # No image entrypoint: the init container prepares, the server reads only the role's file.
     assert init["command"] == ["sh", "/mnt/config-map/init-datadir.sh"]
-    assert container["command"] == [server, "--defaults-file=/etc/statefuldb/server.cnf"]
+    # The main container writes the configuration of the member's recorded role at every start.
+    assert container["command"] == ["sh", "/mnt/config-map/start-server.sh"]
+    main_env = {e["name"]: e["value"] for e in container["env"]}
+    assert main_env["DB_SERVER"] == server and main_env["TOPOLOGY"] == "/mnt/topology"
+    assert main_env["DB_GTID_POSITION"] == ("@@GLOBAL.gtid_binlog_pos" if flavor == "mariadb" else "@@GLOBAL.gtid_executed")
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in init["env"]}
     assert env["ROOT_PASSWORD"] == {"secretKeyRef": {"name": "mysql-credentials", "key": "root-password"}}
     assert (env["DB_FLAVOR"], env["DB_SERVER"], env["DB_CLIENT"]) == (flavor, server, client)
     assert "--initialize-insecure" in env["DB_INSTALL"] if flavor == "mysql" else "mariadb-install-db" in env["DB_INSTALL"]
-    assert "env" not in container, "the server container needs no password in its environment"
+    assert not any("valueFrom" in e or "PASSWORD" in e["name"] for e in container["env"]), \
+        "the server container needs no password in its environment"
     # The probes log in with the option file the init container wrote; no password on argv.
     login = "--defaults-file=/run/statefuldb/client.cnf"
     assert container["startupProbe"]["exec"]["command"] == [admin, login, "ping"]
     assert container["livenessProbe"]["exec"]["command"] == [admin, login, "ping"]
-    ready = container["readinessProbe"]["exec"]["command"]
-    assert ready[:2] == [client, login] and "--port=3306" in ready and "--protocol=tcp" in ready
+    assert container["readinessProbe"]["exec"]["command"] == ["sh", "/mnt/config-map/readiness.sh"]
+    assert (main_env["DB_CLIENT"], main_env["LOGIN_FILE"], main_env["DB_PORT"]) == (
+        client, "/run/statefuldb/client.cnf", "3306")
     assert all(c["terminationMessagePolicy"] == "FallbackToLogsOnError" for c in (init, container))
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts["data"] == "/var/lib/mysql"
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["login"]["emptyDir"]["medium"] == "Memory"
+    # The record of the primary: optional, as it does not exist before the first run wrote it.
+    assert volumes["topology"]["configMap"] == {"name": "mysql-topology", "optional": True}
+    assert mounts["topology"] == "/mnt/topology"
     assert spec["podManagementPolicy"] == "OrderedReady"
     assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenScaled": "Retain", "whenDeleted": "Retain"}
     assert set(spec["template"]["metadata"]["labels"]) == {
