@@ -71,7 +71,9 @@ pods:
             "dns_name": "db-0.db.data.svc.cluster.local", "primary": true, "terminating": false,
             "pvcs": [{"name": "data-db-0", "uid": "5b0c...", "phase": "Bound", "capacity": "1Gi"}]}]
 primary:
-  description: The pod at the first ordinal (0 unless spec.ordinals.start says otherwise), or null.
+  description:
+    - The pod labelled C(statefuldb.io/role=primary) (the C(statefuldb.k8s.mysql_cluster) role records the
+      primary so), else the pod at the first ordinal (0 unless spec.ordinals.start says otherwise), or null.
   returned: always
   type: dict
   sample: {"ordinal": 0, "name": "db-0", "ready": true, "dns_name": "db-0.db.data.svc.cluster.local", "primary": true}

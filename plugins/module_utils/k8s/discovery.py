@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+# Label a pod carries when it is the primary of its StatefulSet (set by the mysql_cluster role).
+ROLE_LABEL = "statefuldb.io/role"
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -179,6 +182,10 @@ def describe_statefulset(client, name, namespace, service=None, cluster_domain="
             "phase": status.get("phase"), "capacity": (status.get("capacity") or {}).get("storage"),
             "volume": (claim.get("spec") or {}).get("volumeName")})
     start = (((sts.get("spec") or {}).get("ordinals") or {}).get("start")) or 0
+    # The primary is the pod labelled so (the mysql_cluster role records it); a StatefulSet whose
+    # pods carry no such label has its first ordinal as primary.
+    labelled = [p["metadata"]["name"] for p in pods
+                if ((p["metadata"].get("labels") or {}).get(ROLE_LABEL)) == "primary"]
     entries = []
     for pod in pods:
         ordinal = pod_ordinal(pod["metadata"]["name"], name)
@@ -190,7 +197,7 @@ def describe_statefulset(client, name, namespace, service=None, cluster_domain="
             "ordinal": ordinal, "name": pod["metadata"]["name"], "phase": status.get("phase"), "ready": ready,
             "ip": status.get("podIP"), "node": (pod.get("spec") or {}).get("nodeName"),
             "dns_name": pod_dns_name(pod["metadata"]["name"], service_name, namespace, cluster_domain),
-            "primary": ordinal == start, "terminating": bool(pod["metadata"].get("deletionTimestamp")),
+            "primary": pod["metadata"]["name"] in labelled if labelled else ordinal == start, "terminating": bool(pod["metadata"].get("deletionTimestamp")),
             "pvcs": sorted(claims_by_ordinal.get(ordinal, []), key=lambda c: c["name"])})
     entries.sort(key=lambda e: e["ordinal"])
     status = sts.get("status") or {}

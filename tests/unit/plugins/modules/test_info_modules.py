@@ -57,3 +57,24 @@ def test_statefulset_info_describes_pods_and_claims(run_module):
     sts = statefulset("db", replicas=1, templates=[{"metadata": {"name": "data"}}])
     result = run_module(statefulset_info, {"name": "db", "namespace": "ns"}, FakeCluster([svc, sts]))
     assert result["changed"] is False and result["service_name"] == "db" and result["replicas"] == 1
+
+
+def _pod(name, labels):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "ns", "labels": dict({"app": "db"}, **labels)},
+            "status": {"phase": "Running", "podIP": "10.0.0.%s" % name[-1],
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def test_statefulset_info_names_the_recorded_primary_not_ordinal_0(run_module):
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "ns"},
+           "spec": {"clusterIP": "None", "selector": {"app": "db"}}}
+    labels = {"db-0": "replica", "db-1": "replica", "db-2": "primary"}
+    pods = [_pod(n, {"statefuldb.io/role": role}) for n, role in labels.items()]
+    result = run_module(statefulset_info, {"name": "db", "namespace": "ns"},
+                        FakeCluster([svc, statefulset("db", replicas=3)] + pods))
+    assert result["primary"]["name"] == "db-2"
+    assert [p["name"] for p in result["pods"] if p["primary"]] == ["db-2"]
+    unlabelled = run_module(statefulset_info, {"name": "db", "namespace": "ns"},
+                            FakeCluster([svc, statefulset("db", replicas=3)] + [_pod(n, {}) for n in labels]))
+    assert unlabelled["primary"]["name"] == "db-0", "without a record the first ordinal is the primary"

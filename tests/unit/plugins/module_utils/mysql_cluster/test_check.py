@@ -169,3 +169,12 @@ def test_wait_all_fails_at_once_on_access_denied_from_the_shared_connection_path
     with pytest.raises(CheckError, match="access denied"):
         wait_all(MEMBERS, connect, 300, errors=(MySQLReplicationError,), clock=lambda: 0.0, sleep=lambda s: None)
     assert calls == ["db-0"]
+
+
+def test_wait_all_reports_each_members_gtid_position_empty_for_a_server_without_data():
+    servers = {"db-0": FakeServer(100, position=""), "db-1": FakeServer(101, position="0-101-9\n"),
+               "db-2": FakeServer(102, flavor="mysql", position="3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5")}
+    results = wait_all(MEMBERS, lambda m: servers[m["name"]], 5)
+    assert [r["gtid_position"] for r in results] == ["", "0-101-9", "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5"]
+    assert any(sql == "SELECT @@GLOBAL.gtid_binlog_pos" for sql, _ in servers["db-0"].executed)
+    assert any(sql == "SELECT @@GLOBAL.gtid_executed" for sql, _ in servers["db-2"].executed)
