@@ -75,10 +75,11 @@ for r in rows:
     print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 PY
 echo
-name=mysql-0.mysql.$ns.svc.cluster.local
-echo "== nslookup $name, run inside the replica pod mysql-1 (an ephemeral container in its network namespace):"
+name=mysql-primary.$ns.svc.cluster.local
+echo "== nslookup $name (the writer Service: the recorded primary's pod), run inside the replica pod mysql-1 (an ephemeral container in its network namespace):"
 "$kubectl" --kubeconfig .localkube/kubeconfig -n "$ns" debug mysql-1 -q -i --profile=general \
   --image=localhost/statefuldb/tools:1 --image-pull-policy=IfNotPresent -- nslookup "$name"
 echo
 echo "Re-run it (changed=0), scale it: ansible-playbook playbooks/mysql_cluster_scale.yml -e mysql_cluster_namespace=$ns -e mysql_cluster_flavor=$flavor -e mysql_cluster_image=$image -e replicas=5"
+echo "Switch the primary over: ansible-playbook playbooks/mysql_cluster_switchover.yml -e mysql_cluster_namespace=$ns -e mysql_cluster_flavor=$flavor -e mysql_cluster_image=$image -e primary=mysql-2"
 echo "Remove it (data kept): ansible-playbook playbooks/mysql_cluster_teardown.yml -e mysql_cluster_namespace=$ns"
