@@ -29,8 +29,9 @@ description:
   - O(target) equal to O(primary) is a no-op (RV(changed=false)) when that member is writable and has no
     replication configured, so re-running a finished switchover is idempotent.
   - O(action=failover) promotes a replica when the recorded primary is gone or broken. It refuses while the
-    primary answers as a writable server, and while any other member does not answer (it might hold
-    transactions the others lack), unless O(force). It reads every reachable replica's GTIDs, received and
+    primary answers as a writable server, while it answers read-only but holds transactions the chosen replica
+    lacks, and while any other member does not answer (it might hold transactions the others lack), unless
+    O(force). It reads every reachable replica's GTIDs, received and
     applied (MariaDB C(gtid_binlog_state), C(gtid_slave_pos) and C(Gtid_IO_Pos); MySQL C(gtid_executed) and
     C(Retrieved_Gtid_Set)), chooses the replica that holds every GTID any other has (on a tie, the first listed in
     O(members)), stops its IO thread, waits up to O(timeout) until its SQL thread applied everything it
@@ -115,10 +116,11 @@ options:
   force:
     description:
       - O(action=failover) only. Fail over although the recorded primary still answers as a writable server (it
-        is then made read-only and its clients' connections ended first), although some members do not answer,
+        is then made read-only and its clients' connections ended first), although it answers read-only with
+        transactions the chosen replica lacks (they are reported in RV(may_have_lost)), although some members do not answer,
         to a O(target) that lacks GTIDs another replica has, between replicas that diverged (the one holding the
         most transactions is chosen), or without the part of the relay log the chosen replica could not apply.
-        Each such case is reported in RV(warnings) and RV(may_have_lost).
+        Each such case is reported as a warning and in RV(may_have_lost).
     type: bool
     default: false
 notes:
@@ -129,6 +131,9 @@ notes:
   - After a failover the old primary may hold transactions nobody else received; when it comes back
     M(statefuldb.k8s.mysql_replication) refuses it as having errant GTIDs and keeps its data; it never
     rejoins silently.
+  - A switchover whose old primary is written to by a privileged account between the last check and the
+    promotion reports those GTIDs as a warning; they stay on the old primary, which
+    M(statefuldb.k8s.mysql_replication) then refuses to repoint until they are applied on the new primary.
   - Ending client connections on the old primary rolls back transactions that were in flight; they were never
     acknowledged. Clients have to reconnect (to the new primary through the caller's Service).
   - C(SET GLOBAL) does not survive a restart; the caller's server configuration should set C(read_only) from

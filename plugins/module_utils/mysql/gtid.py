@@ -71,9 +71,9 @@ def mariadb_missing(have, other):
                   if theirs.get((domain, server), -1) < seq)
 
 
-def mariadb_contains(have, other):
-    """Whether ``have`` holds everything ``other`` has (equal states contain each other)."""
-    return not mariadb_missing(other, have)
+def mariadb_contains(whole, part):
+    """Whether ``whole`` holds everything ``part`` has (equal states contain each other)."""
+    return not mariadb_missing(part, whole)
 
 
 def mariadb_ahead(have, other):

@@ -451,6 +451,13 @@ def switchover(members, params, open_session, clock=time.monotonic, sleep=time.s
         actions.append("set gtid_slave_pos of %s to its binlog position %s, so it replicates from %s after its own "
                        "writes (still read-only)" % (old.name, position, new.name))
     new_position = position if check_mode else position_of(new)
+    warnings = []
+    late = "" if check_mode else missing(old.flavor.name, position_of(old), position)
+    if late:
+        # Between the last check and the promotion a privileged account wrote again: not on the new primary.
+        warnings.append("%s wrote %s after the handover (a SUPER / READ ONLY ADMIN account): those transactions are "
+                        "not on %s. mysql_replication will refuse to repoint %s until they are applied on %s; its data "
+                        "is kept." % (old.name, late, new.name, old.name, new.name))
     return {
         "changed": True,
         "action": "switchover",
@@ -461,7 +468,7 @@ def switchover(members, params, open_session, clock=time.monotonic, sleep=time.s
         "new_primary_gtid_position": new_position,
         "write_unavailable_seconds": None if check_mode else round(finished - started, 3),
         "actions": actions,
-        "warnings": [],
+        "warnings": warnings,
         "diff": _diff(old.name, new.name, {old.name: old.server["read_only"], new.name: new.server["read_only"]},
                       {old.name: True, new.name: False}),
     }
@@ -521,8 +528,8 @@ def _already_primary(member):
         if member.server["read_only"]:
             why.append("it is read-only")
         if replicating:
-            why.append("it has replication configured from %s:%s (%s)" % (status["source_host"], status["source_port"],
-                                                                           _status_text(status)))
+            why.append("it has replication configured from %s:%s (%s)"
+                       % (status["source_host"], status["source_port"], _status_text(status)))
         raise MySQLReplicationError(
             "target=%s is already the recorded primary, but %s: it is not a working primary. Record the member that "
             "is the primary, or use action=failover." % (member.name, " and ".join(why)), member=member.name)
@@ -598,12 +605,19 @@ def failover(members, params, open_session, clock=time.monotonic, sleep=time.sle
     others_lacking = [m for m in reachable if m not in candidates
                       and missing(flavor_name, m.state, members[chosen_name].state)]
     if others_lacking and not force:
+        extra = missing(flavor_name, others_lacking[0].state, members[chosen_name].state)
         raise MySQLReplicationError(
             "%s holds transactions %s lacks (%s) but cannot be a primary itself; force=true promotes %s without them."
-            % (others_lacking[0].name, chosen_name, missing(flavor_name, others_lacking[0].state,
-                                                             members[chosen_name].state), chosen_name))
+            % (others_lacking[0].name, chosen_name, extra, chosen_name))
     warnings.extend(notes)
     chosen = members[chosen_name]
+    if old.server is not None:
+        extra = missing(flavor_name, _history(old), chosen.state)
+        if extra and not force:
+            raise MySQLReplicationError(
+                "the old primary %s answers (read-only) and has transactions %s lacks (%s): promoting %s would lose "
+                "them. Make %s writable and use action=switchover, or set force=true to promote %s without them."
+                % (old.name, chosen.name, extra, chosen.name, old.name, chosen.name), member=old.name)
     read_only_before = {m.name: m.server["read_only"] for m in [old] + reachable if m.server}
 
     unapplied = apply_relay_log(chosen, params["timeout"], force, actions, warnings, clock, sleep)

@@ -452,3 +452,29 @@ def test_choose_most_advanced_mariadb_and_mysql():
         choose_most_advanced("mysql", diverged)
     chosen, notes = choose_most_advanced("mysql", diverged, force=True)
     assert chosen == "a" and "force" in notes[0]
+
+
+def test_failover_refuses_a_read_only_old_primary_that_is_ahead():
+    servers = mariadb_cluster(primary={"read_only": 1, "gtid_binlog_state": "0-1-12", "gtid_executed": "0-1-12"})
+    error = refused(servers, **FAILOVER)
+    assert "the old primary db-0 answers (read-only) and has transactions db-1 lacks (0-1-12)" in error.msg
+    assert all(server.writes() == [] for server in servers.values())
+    result, unused = promote_run(servers, force=True, **FAILOVER)
+    assert result["may_have_lost"]["old_primary_extra"] == "0-1-12"
+    assert "has transactions the new primary db-1 lacks (0-1-12)" in result["may_have_lost"]["warning"]
+
+
+def test_failover_with_a_read_only_old_primary_that_is_not_ahead_goes_on():
+    servers = mariadb_cluster(primary={"read_only": 1})
+    result, unused = promote_run(servers, **FAILOVER)
+    assert result["primary"] == "db-1" and result["unreachable"] == []
+    assert servers["db-0"].writes() == []
+
+
+def test_a_late_privileged_write_after_the_handover_is_a_warning():
+    servers = mariadb_cluster(primary_fake={"positions": ["0-1-10", "0-1-10", "0-1-11"]})
+    result, unused = promote_run(servers)
+    assert result["primary"] == "db-1"
+    assert result["warnings"] == ["db-0 wrote 0-1-11 after the handover (a SUPER / READ ONLY ADMIN account): those "
+                                  "transactions are not on db-1. mysql_replication will refuse to repoint db-0 until "
+                                  "they are applied on db-1; its data is kept."]
