@@ -19,6 +19,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.gtid import (
     format_mariadb_gtids,
     mariadb_errant,
+    mariadb_position_ahead,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.primary import ensure_read_only, source_problems
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import (
@@ -137,6 +138,39 @@ def find_errant(flavor, mine, theirs, source):
     return (errant.decode() if isinstance(errant, (bytes, bytearray)) else str(errant)).replace("\n", "")
 
 
+def errant_message(replica_address, spec, errant):
+    """The refusal for errant transactions: what diverged, that nothing was touched, the ways out.
+
+    It never advises deleting data: the member refused may hold the only copy of those transactions
+    (a former primary that wrote after the last replica received its binary log)."""
+    return (
+        "The server at %s has transactions its source %s:%d never had (errant GTIDs: %s). It is kept out of "
+        "replication and its data is untouched: replicating now would silently diverge. Ways out: if the "
+        "source holds the right history, keep a backup of this member first, then re-seed it from a copy of "
+        "the source; if this member holds the wanted history, fail over to it (statefuldb.k8s.mysql_promote "
+        "action=failover target=<this member>) or apply those transactions on the source, then run again."
+        % (replica_address, spec["source_host"], spec["source_port"], errant))
+
+
+def adopt_own_position(flavor, mine, steps):
+    """MariaDB: a server whose binary log is ahead of its gtid_slave_pos (a former primary) that is
+    (re)pointed at a source first takes its own binlog position as slave position, inserted after the
+    stop and before CHANGE MASTER, so MASTER_USE_GTID=slave_pos starts after its own writes instead of
+    asking the source for them again (or failing when they are not in its binary log). Only called once
+    the errant check passed: the source has every one of those writes."""
+    statement = flavor.statement("adopt_own_position")
+    if not statement or not mariadb_position_ahead(mine["gtid_executed"], mine["gtid_slave_pos"]):
+        return steps
+    for index, step in enumerate(steps):
+        if any(getattr(s, "sql", None) == flavor.statement("change_source") for s in step.statements):
+            adopt = Step("set gtid_slave_pos to its own binlog position %s (it wrote as a primary after %s); "
+                         "replication starts after its own writes" % (mine["gtid_executed"], mine["gtid_slave_pos"]
+                                                                      or "an empty slave position"),
+                         [statement])
+            return steps[:index] + [adopt] + steps[index:]
+    return steps
+
+
 def check_pair(flavor, source_flavor, mine, theirs, spec, replica_address, source_address):
     """Refuse setups that cannot work or would diverge, before anything is written."""
     target = "%s:%d" % (spec["source_host"], spec["source_port"])
@@ -237,18 +271,13 @@ def ensure_replica(replica, flavor, open_source, spec, replica_address, clock=ti
         check_pair(flavor, source_flavor, mine, theirs, spec, replica_address, source.address)
         errant = find_errant(flavor, mine, theirs, source)
         if errant:
-            raise MySQLReplicationError(
-                "The replica at %s has transactions its source %s:%d never had (errant GTIDs: %s). "
-                "Replicating now would silently diverge. Remove the replica's data and clone it "
-                "from the primary, or, if these transactions are wanted, apply them on the primary "
-                "first." % (replica_address, spec["source_host"], spec["source_port"], errant),
-                errant_gtids=errant)
+            raise MySQLReplicationError(errant_message(replica_address, spec, errant), errant_gtids=errant)
     finally:
         source.close()
 
     status = read_replica_status(replica, flavor)
     before = _config_view(status, mine["read_only"])
-    steps = plan_repairs(status, spec, flavor)
+    steps = adopt_own_position(flavor, mine, plan_repairs(status, spec, flavor))
     actions = []
     for step in steps:
         for statement in step.statements:

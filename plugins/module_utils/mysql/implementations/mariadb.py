@@ -60,6 +60,18 @@ MARIADB_10_0 = {
     },
     # Using_Gtid value that means "GTID auto-positioning as we configure it".
     "auto_position_value": "Slave_Pos",
+    # Switchover and failover (promote.py).
+    # What a server has written to its binary log: the position a new primary must reach.
+    "gtid_position": "SELECT @@GLOBAL.gtid_binlog_pos AS position",
+    # read_only does not stop accounts with SUPER / READ ONLY ADMIN (root): promote.py also ends the
+    # other client connections.
+    "read_only_on": ("SET GLOBAL read_only = ON",),
+    "read_only_off": ("SET GLOBAL read_only = OFF",),
+    "stop_io_thread": "STOP SLAVE IO_THREAD",
+    "start_sql_thread": "START SLAVE SQL_THREAD",
+    "reset_replica": "RESET SLAVE ALL",
+    # A former primary becoming a replica: MASTER_USE_GTID=slave_pos must start after its own writes.
+    "adopt_own_position": "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
 }
 
 MARIADB_10_5_1 = dict(
@@ -68,6 +80,9 @@ MARIADB_10_5_1 = dict(
     start_replica="START REPLICA",
     stop_replica="STOP REPLICA",
     stop_for_password="STOP REPLICA",
+    stop_io_thread="STOP REPLICA IO_THREAD",
+    start_sql_thread="START REPLICA SQL_THREAD",
+    reset_replica="RESET REPLICA ALL",
 )
 
 MARIADB_10_5_2 = dict(

@@ -56,6 +56,16 @@ MYSQL_8_0_23 = {
         "retrieved_gtid_set": "Retrieved_Gtid_Set",
     },
     "auto_position_value": "1",
+    # Switchover and failover (promote.py).
+    "gtid_position": "SELECT @@GLOBAL.gtid_executed AS position",
+    # super_read_only=ON also sets read_only=ON and stops SUPER / CONNECTION_ADMIN accounts too.
+    "read_only_on": ("SET GLOBAL super_read_only = ON",),
+    "read_only_off": ("SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF"),
+    "stop_io_thread": "STOP REPLICA IO_THREAD",
+    "start_sql_thread": "START REPLICA SQL_THREAD",
+    "reset_replica": "RESET REPLICA ALL",
+    # SOURCE_AUTO_POSITION uses gtid_executed, which already holds a former primary's own writes.
+    "adopt_own_position": None,
 }
 
 MYSQL_8_2 = dict(MYSQL_8_0_23, binlog_status="SHOW BINARY LOG STATUS")

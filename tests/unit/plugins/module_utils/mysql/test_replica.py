@@ -92,8 +92,8 @@ def test_plan_repairs_mysql84_uses_source_vocabulary():
 
 def mariadb_pair(replica_vars=None, source_vars=None, replica_status=None):
     replica = FakeServer(variables=mariadb_variables(**(replica_vars or {})), status=replica_status)
-    source = FakeServer(variables=mariadb_variables(server_id=1, hostname="db-0", gtid_executed="0-1-10",
-                                                    gtid_binlog_state="0-1-10", **(source_vars or {})))
+    source = FakeServer(variables=mariadb_variables(**dict({"server_id": 1, "hostname": "db-0", "gtid_executed": "0-1-10",
+                                                            "gtid_binlog_state": "0-1-10"}, **(source_vars or {}))))
     return replica, source
 
 
@@ -349,3 +349,69 @@ def test_refresh_password_on_a_stopped_replica_and_a_new_one():
     assert "STOP REPLICA" in sql(plan_repairs(status(source_host="x"), dict(SPEC, refresh_password=True), MARIADB))
     for flavor in (MARIADB, MYSQL84):
         assert not [s for s in sql(plan_repairs(status(), dict(SPEC, refresh_password=True), flavor)) if "RESET" in s]
+
+
+# --- errant transactions: the refusal never advises deleting data ------------------------------------
+
+def test_errant_refusal_names_the_gtids_keeps_the_data_and_gives_the_ways_out(session_for):
+    replica, source = mariadb_pair({"gtid_binlog_state": "0-1-10,0-2-11"})
+    with pytest.raises(MySQLReplicationError) as caught:
+        run(replica, source, session_for)
+    msg = caught.value.msg
+    assert "errant GTIDs: 0-2-11" in msg
+    assert "kept out of replication and its data is untouched" in msg
+    assert "keep a backup of this member first, then re-seed it from a copy of the source" in msg
+    assert "fail over to it" in msg and "apply those transactions on the source" in msg
+    for advice in ("Remove", "remove", "delete", "Delete", "clone it"):
+        assert advice not in msg
+    assert replica.writes() == []
+
+
+# --- a former primary re-pointed at the new one (MariaDB) -------------------------------------------
+
+def test_former_primary_takes_its_binlog_position_before_change_master(session_for):
+    # Server 2 was the primary (wrote 0-2-11..12 after replicating 0-1-10); server 1 got them and
+    # is the primary now (0-1-13). The errant check passes, so the old primary adopts 0-2-12.
+    replica, source = mariadb_pair(
+        replica_vars={"gtid_binlog_state": "0-1-10,0-2-12", "gtid_executed": "0-2-12", "gtid_slave_pos": "0-1-10"},
+        source_vars={"gtid_binlog_state": "0-1-13,0-2-12", "gtid_executed": "0-1-13"},
+        replica_status=dict(HEALTHY_MARIADB, Slave_IO_Running="No", Slave_SQL_Running="No", Master_Host="db-1.db"))
+    result, queries = run(replica, source, session_for)
+    assert replica.writes() == [
+        "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
+        "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos",
+        "START REPLICA"]
+    assert result["actions"][0] == ("set gtid_slave_pos to its own binlog position 0-2-12 (it wrote as a primary "
+                                    "after 0-1-10); replication starts after its own writes")
+    assert result["changed"] is True
+
+
+def test_former_primary_still_replicating_is_stopped_first(session_for):
+    replica, source = mariadb_pair(
+        replica_vars={"gtid_binlog_state": "0-2-12", "gtid_executed": "0-2-12", "gtid_slave_pos": ""},
+        source_vars={"gtid_binlog_state": "0-1-13,0-2-12", "gtid_executed": "0-1-13"},
+        replica_status=dict(HEALTHY_MARIADB, Master_Host="old"))
+    run(replica, source, session_for)
+    assert replica.writes()[:3] == ["STOP REPLICA", "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
+                                    "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, "
+                                    "MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos"]
+
+
+@pytest.mark.parametrize("replica_vars, replica_status", [
+    # An ordinary replica (log_slave_updates): binlog position == slave position.
+    ({"gtid_binlog_state": "0-1-10", "gtid_executed": "0-1-10", "gtid_slave_pos": "0-1-10"}, None),
+    # A former primary whose replication needs no change: nothing is re-pointed, nothing adopted.
+    ({"gtid_binlog_state": "0-1-10,0-2-12", "gtid_executed": "0-2-12", "gtid_slave_pos": "0-1-10"},
+     dict(HEALTHY_MARIADB)),
+])
+def test_no_adoption_when_not_a_former_primary_or_not_repointed(session_for, replica_vars, replica_status):
+    replica, source = mariadb_pair(replica_vars=replica_vars, replica_status=replica_status,
+                                   source_vars={"gtid_binlog_state": "0-1-13,0-2-12", "gtid_executed": "0-1-13"})
+    run(replica, source, session_for)
+    assert "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos" not in replica.writes()
+
+
+def test_mysql_never_adopts(session_for):
+    replica, source = mysql84_pair(replica_vars={"gtid_executed": "22222222-0000-0000-0000-000000000002:1-3"})
+    run(replica, source, session_for, flavor=MYSQL84)
+    assert not [w for w in replica.writes() if "gtid_slave_pos" in w]
