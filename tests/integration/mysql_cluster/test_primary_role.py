@@ -68,16 +68,20 @@ def wait_until(what, predicate, timeout=180):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ds waiting for %s" % (timeout, what))
+            raise AssertionError("timed out after %ds waiting for %s" % (timeout, what() if callable(what) else what))
         time.sleep(1)
 
 
 class AppWriter(threading.Thread):
     """Inserts numbered rows through the writer Service (re-resolved after every error)."""
 
+    started = 0  # each writer numbers its rows from its own block
+
     def __init__(self, cluster):
         super().__init__(daemon=True)
-        self.cluster, self.acked, self.errors, self.seq = cluster, set(), 0, 0
+        AppWriter.started += 1
+        self.cluster, self.acked, self.errors, self.seq = cluster, set(), 0, AppWriter.started * 1000000
+        self.last_error = None
         self.stop_event = threading.Event()
         self.where = set()
 
@@ -97,8 +101,9 @@ class AppWriter(threading.Thread):
                     cur.execute("INSERT INTO rows_acked (id, payload) VALUES (%s, %s)",
                                 (self.seq, hashlib.sha256(str(self.seq).encode()).hexdigest()[:32]))
                 self.acked.add(self.seq)
-            except Exception:  # pylint: disable=broad-except  # not acknowledged: try again elsewhere
+            except Exception as exc:  # pylint: disable=broad-except  # not acknowledged: try again elsewhere
                 self.errors += 1
+                self.last_error = repr(exc)[:200]
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         conn.close()
@@ -162,7 +167,7 @@ def test_switchover_there_and_back_under_a_writer_loses_nothing(cluster, playboo
         wait_until("the writer's first rows", lambda: len(writer.acked) >= 10, timeout=60)
         run = playbook(SWITCHOVER, extra_vars=dict(cluster["vars"], primary="mysql-2"))
         assert_ok(run)
-        promotion = next(r for r in run.results if r.get("_task") == "Promote a member (switchover or failover)")
+        promotion = next(r for r in run.results if (r.get("_task") or "").endswith("Promote a member (switchover or failover)"))
         assert promotion["changed"] and promotion["primary"] == "mysql-2", promotion
         ips = pod_ips(cluster["core"], cluster["namespace"])
         assert topology(cluster)["primary"] == "mysql-2"
@@ -184,7 +189,8 @@ def test_switchover_there_and_back_under_a_writer_loses_nothing(cluster, playboo
     writer = AppWriter(cluster)
     writer.start()
     try:
-        wait_until("writes after the switch back", lambda: len(writer.acked) >= 10, timeout=60)
+        wait_until(lambda: "writes after the switch back (last error %s)" % writer.last_error,
+                   lambda: len(writer.acked) >= 10, timeout=60)
     finally:
         writer.stop()
     assert_everywhere(cluster, writer, "mysql-0")
