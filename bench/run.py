@@ -14,6 +14,7 @@ BENCHMARKS = [
     ("control plane", [sys.executable, os.path.join(REPO, "tools", "localkube", "localkube.py"), "bench"]),
     ("kubernetes modules", [sys.executable, os.path.join(HERE, "k8s_bench.py")]),
     ("mysql_cluster role", [sys.executable, os.path.join(HERE, "mysql_bench.py")]),
+    ("switchover and semi-sync", [sys.executable, os.path.join(HERE, "switchover_bench.py")]),
     ("progress overhead", [sys.executable, os.path.join(HERE, "progress_bench.py")]),
 ]
 
