@@ -302,14 +302,10 @@ errant_gtids:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.args import MYSQL_LOGIN_ARG_SPEC
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection import (
-    HAS_PYMYSQL,
-    PYMYSQL_IMPORT_ERROR,
-)
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.finish import run_and_exit
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replication import run
 
 
@@ -344,22 +340,7 @@ def main():
         required_together=[("replication_user", "replication_password"),
                            ("source_login_user", "source_login_password")],
     )
-    if not HAS_PYMYSQL:
-        module.fail_json(msg=missing_required_lib("PyMySQL"), exception=str(PYMYSQL_IMPORT_ERROR))
-
-    queries = []
-    try:
-        result = run(module.params, module.check_mode, queries)
-    except MySQLReplicationError as exc:
-        details = dict(exc.details)
-        details.setdefault("changed", False)
-        module.fail_json(msg=exc.msg, queries=queries, **details)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(queries=queries, **result)
+    run_and_exit(module, run)
 
 
 if __name__ == "__main__":
