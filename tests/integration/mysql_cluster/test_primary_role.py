@@ -225,9 +225,8 @@ def test_primary_losing_its_claim_never_leads_and_failover_keeps_every_acknowled
         # The primary's node and volume are gone: claim and pod deleted while the writer runs.
         core.delete_namespaced_persistent_volume_claim("data-mysql-0", ns)
         core.delete_namespaced_pod("mysql-0", ns, grace_period_seconds=0)
-        new = wait_until("mysql-0 to come back on a new claim", lambda: (
-            lambda p: p if p is not None and p.metadata.uid != old_uid and p.status.pod_ip else None)(
-                pods(core, ns).get("mysql-0")), timeout=240)
+        new = wait_until("mysql-0 to come back on a new claim", lambda: _recreated(pods(core, ns).get("mysql-0"), old_uid),
+                         timeout=240)
         ip = new.status.pod_ip
         wait_until("the new mysql-0 to answer SQL", lambda: _answers(ip, password), timeout=240)
         # Empty, read-only, a server_id never used, and not Ready: out of the writer Service.
@@ -272,3 +271,7 @@ def _answers(ip, password):
         return True
     except pymysql.MySQLError:
         return False
+
+
+def _recreated(pod, old_uid):
+    return pod if pod is not None and pod.metadata.uid != old_uid and pod.status.pod_ip else None
