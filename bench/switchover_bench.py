@@ -40,8 +40,11 @@ def writer_ip(discovery, namespace):
     return ready[0] if ready else None
 
 
-def connect(host, password):
-    return pymysql.connect(host=host, user="root", password=password, connect_timeout=3, read_timeout=10,
+APP_PASSWORD = "bench-app-Pw-51"
+
+
+def connect(host, password, user="root"):
+    return pymysql.connect(host=host, user=user, password=password, connect_timeout=3, read_timeout=10,
                            write_timeout=10, autocommit=True)
 
 
@@ -61,11 +64,12 @@ def commit_latencies(host, password):
 
 
 class Writer(threading.Thread):
-    """INSERTs every 20 ms through the writer Service; (time, ok, host) per attempt."""
+    """INSERTs every 20 ms through the writer Service as an application account (no SUPER / READ ONLY
+    ADMIN: MariaDB's read_only does not stop root); (time, ok, host) per attempt."""
 
-    def __init__(self, discovery, namespace, password):
+    def __init__(self, discovery, namespace):
         super().__init__(daemon=True)
-        self.discovery, self.namespace, self.password = discovery, namespace, password
+        self.discovery, self.namespace = discovery, namespace
         self.log, self.acked, self.stop_event = [], set(), threading.Event()
 
     def run(self):
@@ -75,7 +79,7 @@ class Writer(threading.Thread):
             try:
                 if conn is None:
                     host = writer_ip(self.discovery, self.namespace)
-                    conn = connect(host, self.password) if host else None
+                    conn = connect(host, APP_PASSWORD, user="app") if host else None
                 if conn is None:
                     raise pymysql.OperationalError(0, "no ready writer")
                 with conn.cursor() as cur:
@@ -116,13 +120,15 @@ def main():
             cur.execute("CREATE DATABASE bench")
             cur.execute("CREATE TABLE bench.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB")
             cur.execute("CREATE TABLE bench.w (id BIGINT PRIMARY KEY) ENGINE=InnoDB")
+            cur.execute("CREATE USER 'app'@'%%' IDENTIFIED BY %s", (APP_PASSWORD,))
+            cur.execute("GRANT SELECT, INSERT ON bench.* TO 'app'@'%'")
             semi = commit_latencies(primary, password)
             cur.execute("SET GLOBAL rpl_semi_sync_master_enabled = OFF")
             floor = commit_latencies(primary, password)
             cur.execute("SET GLOBAL rpl_semi_sync_master_enabled = ON")
         conn.close()
 
-        writer = Writer(discovery, namespace, password)
+        writer = Writer(discovery, namespace)
         writer.start()
         time.sleep(3)
         start = time.monotonic()
