@@ -20,6 +20,10 @@ options:
         with C(kubectl apply --server-side). A field another manager owns (an autoscaler's replicas, a
         mesh's annotations) fails the task with a message naming the field and that manager, and nothing
         is changed. Set V(true) to take such fields over.
+      - The alias O(force_conflicts) is the name of the same setting in kubernetes.core.k8s
+        (C(server_side_apply.force_conflicts)). kubernetes.core.k8s's own C(force) means something else
+        (replace the whole object); this module never replaces.
     type: bool
     default: false
+    aliases: [force_conflicts]
 """

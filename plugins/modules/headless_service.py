@@ -82,6 +82,13 @@ service:
   type: dict
   sample: {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "data"},
            "spec": {"clusterIP": "None", "publishNotReadyAddresses": true, "selector": {"app": "db"}}}
+result:
+  description:
+    - The same object as RV(service), under the key kubernetes.core.k8s returns it under. Empty for
+      O(state=absent).
+  returned: always
+  type: dict
+  sample: {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "data"}}
 pods:
   description: Pods behind the Service (from EndpointSlices), sorted by ordinal.
   returned: always
@@ -170,7 +177,7 @@ def main():
             result["dns_names"] = [p["dns_name"] for p in result["pods"]]
     except K8sError as exc:
         fail(module, exc, fields=getattr(exc, "fields", None) or [])
-    exit_with(module, client, result, outcome.diff)
+    exit_with(module, client, result, outcome.diff, object_key="service")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ description:
     Check mode uses the API's dry run; diff mode shows before/after of what changed.
   - Secret values (C(data) and C(stringData), as given and base64-encoded) never reach syslog or journald,
     the result, the diff or C(-vvv) output, with or without C(no_log) on the task.
+  - As with kubernetes.core.k8s, O(state=absent) deletes by reference too, given O(kind), O(name), O(namespace)
+    for namespaced kinds, and O(api_version) (V(v1) when not given) instead of O(definition).
 version_added: 0.1.0
 author:
   - statefuldb maintainers (@statefuldb)
@@ -22,9 +24,11 @@ extends_documentation_fragment:
   - statefuldb.k8s.k8s_apply
 options:
   definition:
-    description: One object (dict), a list of objects, or a YAML string with one or more documents.
+    description:
+      - One object (dict), a list of objects, or a YAML string with one or more documents.
+      - Required with O(state=present). With O(state=absent), give either O(definition) or O(kind) and O(name),
+        not both.
     type: raw
-    required: true
   state:
     description: V(present) applies, V(absent) deletes (missing objects are not an error).
     type: str
@@ -32,6 +36,17 @@ options:
     default: present
   namespace:
     description: Namespace for namespaced objects that do not set metadata.namespace.
+    type: str
+  api_version:
+    description:
+      - apiVersion of the object to delete without a O(definition) (O(state=absent) only), such as V(apps/v1).
+      - V(v1) when not given, as in kubernetes.core.k8s.
+    type: str
+  kind:
+    description: Kind of the object to delete without a O(definition) (O(state=absent) only), such as V(ConfigMap).
+    type: str
+  name:
+    description: Name of the object to delete without a O(definition) (O(state=absent) only).
     type: str
 """
 
@@ -50,11 +65,21 @@ EXAMPLES = r"""
         metadata: {name: db-config}
         data:
           my.cnf: "[mysqld]\nlog-bin=mysql-bin\n"
+
+- name: Delete a ConfigMap by name, without its definition
+  statefuldb.k8s.resource:
+    state: absent
+    api_version: v1
+    kind: ConfigMap
+    name: db-config
+    namespace: data
 """
 
 RETURN = r"""
 result:
-  description: The object as the API returned it (first object when several were given), Secrets masked.
+  description:
+    - The object as the API returned it (first object when several were given), Secrets masked.
+    - Empty for O(state=absent), as in kubernetes.core.k8s.
   returned: always
   type: dict
   sample: {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "data"}, "data": {"mode": "replica"}}
@@ -83,6 +108,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.definition impo
     DefinitionError,
     check_object,
     load_definitions,
+    reference_object,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.discovery import dns1123_label_error
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.service import (
@@ -108,14 +134,18 @@ def secret_values(params):
 
 def main():
     spec = dict(
-        definition=dict(type="raw", required=True),
+        definition=dict(type="raw"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         namespace=dict(type="str"),
+        api_version=dict(type="str"),
+        kind=dict(type="str"),
+        name=dict(type="str"),
     )
     module = k8s_module(spec, apply=True, secret_values=secret_values)
     params = module.params
     try:
-        objects = load_definitions(params["definition"])
+        reference = reference_object(params)
+        objects = [reference] if reference else load_definitions(params["definition"])
         if not objects:
             raise DefinitionError("definition holds no objects")
         if params["namespace"] is not None and dns1123_label_error(params["namespace"], "namespace"):
@@ -129,6 +159,9 @@ def main():
     try:
         for index, obj in enumerate(objects):
             plural, namespaced = client.plural(obj["apiVersion"], obj["kind"])
+            if reference and namespaced and not params["namespace"]:
+                raise DefinitionError("namespace is required to delete %s %r: %s is namespaced; give namespace"
+                                      % (obj["kind"], obj["metadata"]["name"], obj["kind"]))
             check_object(obj, params["namespace"], index if len(objects) > 1 else None, namespaced=namespaced)
             if not namespaced:
                 obj["metadata"].pop("namespace", None)

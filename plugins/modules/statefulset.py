@@ -165,6 +165,12 @@ statefulset:
   type: dict
   sample: {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "data"},
            "spec": {"replicas": 3, "serviceName": "db"}, "status": {"readyReplicas": 3, "replicas": 3}}
+result:
+  description:
+    - The same object as RV(statefulset), under the key kubernetes.core.k8s returns it under.
+  returned: always
+  type: dict
+  sample: {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "data"}}
 timeline:
   description: Per ordinal, when its pod was created, scheduled and became Ready (UTC).
   returned: always
@@ -274,7 +280,7 @@ def main():
 
     for warning in outcome.warnings:
         module.warn(warning)
-    exit_with(module, client, outcome.as_dict(), outcome.diff)
+    exit_with(module, client, outcome.as_dict(), outcome.diff, object_key="statefulset")
 
 
 if __name__ == "__main__":

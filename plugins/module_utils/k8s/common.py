@@ -48,7 +48,9 @@ WAIT_ARG_SPEC = {
 # Pairs with plugins/doc_fragments/k8s_apply.py.
 APPLY_ARG_SPEC = {
     "field_manager": {"type": "str", "default": "statefuldb"},
-    "force": {"type": "bool", "default": False},
+    # force_conflicts: kubernetes.core.k8s's server_side_apply.force_conflicts means exactly this. Its own
+    # top-level force (replace the object) does not, so nothing else is aliased.
+    "force": {"type": "bool", "default": False, "aliases": ["force_conflicts"]},
 }
 
 # Pairs with plugins/doc_fragments/k8s_dns.py.
@@ -148,8 +150,14 @@ def fail(module, exc, **extra):
     module.fail_json(**result)
 
 
-def exit_with(module, client, result, diff=None):
-    """exit_json with the task's request count, and ``diff`` when diff mode asks for it."""
+def exit_with(module, client, result, diff=None, object_key=None):
+    """exit_json with the task's request count, and ``diff`` when diff mode asks for it.
+
+    ``object_key`` names the key holding the task's object (``service``, ``statefulset``); the same object
+    is returned under ``result`` too, the key kubernetes.core.k8s returns it under.
+    """
+    if object_key is not None:
+        result["result"] = result[object_key]
     result["api_requests"] = client.request_count
     if module._diff and diff:
         result["diff"] = diff

@@ -56,6 +56,41 @@ def load_definitions(definition, field="definition"):
     return out
 
 
+REFERENCE_OPTIONS = ("api_version", "kind", "name")
+
+
+def reference_object(params):
+    """The object that api_version / kind / name / namespace name, or None when a definition is given.
+
+    kubernetes.core.k8s deletes by reference (state=absent with kind and name, api_version v1 unless
+    given); the resource module does the same. Only for deletion: applying needs a full definition.
+    The options never mix with a definition (one would silently win). Raises DefinitionError naming
+    the option, before any request.
+    """
+    given = [option for option in REFERENCE_OPTIONS if params.get(option) is not None]
+    if params.get("definition") is not None:
+        if given:
+            raise DefinitionError("%s cannot be given with definition: the definition names the object. Remove %s, "
+                                  "or remove definition" % (", ".join(given), " and ".join(given)))
+        return None
+    if params.get("state") != "absent":
+        raise DefinitionError("definition is required with state=present (the object to apply); "
+                              "api_version, kind and name without a definition only delete (state=absent)")
+    if not params.get("kind"):
+        raise DefinitionError("kind is required to delete without a definition: give kind (for example "
+                              "kind: ConfigMap) and name, or give definition")
+    if not params.get("name"):
+        raise DefinitionError("name is required to delete without a definition: give name (the object's "
+                              "metadata.name), or give definition")
+    api_version = params.get("api_version") or "v1"
+    error = validation.first_error(validation.api_version_error(api_version, "api_version"),
+                                   validation.kind_error(params["kind"], "kind"),
+                                   dns1123_subdomain_error(params["name"], "name"))
+    if error:
+        raise DefinitionError(error)
+    return {"apiVersion": api_version, "kind": params["kind"], "metadata": {"name": params["name"]}}
+
+
 def check_object(obj, default_namespace=None, index=None, namespaced=True):
     """Fill the namespace and validate apiVersion/kind/name; raise DefinitionError naming the field."""
     where = "definition" if index is None else "definition[%d]" % index

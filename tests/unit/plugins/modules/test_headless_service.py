@@ -71,3 +71,11 @@ def test_an_api_refusal_fails_with_its_message_and_status(run_module):
     result = run_module(headless_service, ARGS, Refusing())
     assert result["failed"] and "forbidden" in result["msg"] and result["status"] == 403
     assert "exception" not in result
+
+
+def test_result_holds_the_service_as_kubernetes_core_returns_it(run_module):
+    cluster = FakeCluster()
+    created = run_module(headless_service, ARGS, cluster)
+    assert created["result"] == created["service"] and created["result"]["spec"]["clusterIP"] == "None"
+    gone = run_module(headless_service, dict(ARGS, state="absent"), cluster)
+    assert gone["result"] == gone["service"] == {}

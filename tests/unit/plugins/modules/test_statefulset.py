@@ -94,3 +94,11 @@ def test_absent_check_mode_then_absent_keeps_the_claims(run_module):
     assert gone["changed"] is True and live(cluster) is None and gone["pvcs_kept"] == ["data-db-0"]
     again = run_module(statefulset, {"name": "db", "namespace": "ns", "state": "absent", "wait": False}, cluster)
     assert again["changed"] is False and again["pvcs_kept"] == ["data-db-0"]
+
+
+def test_result_holds_the_statefulset_as_kubernetes_core_returns_it(run_module):
+    cluster = FakeCluster()
+    result = run_module(statefulset, ARGS, cluster)
+    assert result["result"] == result["statefulset"] and result["result"]["spec"]["replicas"] == 2
+    checked = run_module(statefulset, dict(ARGS, replicas=3), cluster, check_mode=True)
+    assert checked["result"] == checked["statefulset"]
