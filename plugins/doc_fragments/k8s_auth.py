@@ -23,8 +23,12 @@ options:
       - The kubeconfig fields read are C(server), C(certificate-authority[-data]), C(insecure-skip-tls-verify),
         C(tls-server-name), C(proxy-url), C(token), C(tokenFile), C(client-certificate[-data]),
         C(client-key[-data]), C(username)/C(password), C(as), C(as-groups), C(as-uid), C(as-user-extra),
-        C(exec) and C(auth-provider) (these two through the kubernetes Python library). Relative paths are
+        C(exec) and C(auth-provider) (this one through the kubernetes Python library). Relative paths are
         relative to the file that holds them.
+      - An C(exec) credential plugin (gke-gcloud-auth-plugin, aws-iam-authenticator, C(aws eks get-token)) runs
+        where the module runs and must be installed there (in AWX, in the execution environment). When it
+        is missing or fails, the task fails with the kubeconfig user, the command, its exit status and the
+        last lines of its stderr; what it printed on stdout (the credential) is never shown.
       - Not C(no_log), so that a path stays readable in the task's output; when a dict, its credentials
         (C(token), C(password), C(client-key-data), C(auth-provider) config, C(exec) environment values) are
         masked in logs, results and messages while servers and names stay readable.

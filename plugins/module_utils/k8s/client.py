@@ -65,7 +65,7 @@ USER_AGENT = "statefuldb.k8s"
 def missing_libraries():
     """Names of the Python libraries this file needs and cannot import (for missing_required_lib).
 
-    kubernetes is only needed for exec / auth-provider kubeconfigs and is reported when used.
+    kubernetes is only needed for auth-provider kubeconfigs and is reported when used.
     """
     missing = []
     if not HAS_YAML:

@@ -11,7 +11,7 @@ Order, as kubectl's (client-go's deferred loading rules):
 3. ``~/.kube/config``;
 4. the in-cluster service account, used only when no kubeconfig gives a context.
 
-Ansible-free; the kubernetes package is only imported for exec plugins and auth providers.
+Ansible-free; the kubernetes package is only imported for auth providers (exec plugins: exec_credential.py).
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def resolve_configuration(auth, environ=None):
     kubeconfig, context, host = auth.get("kubeconfig"), auth.get("context"), auth.get("host")
 
     if kubeconfig is not None or context is not None:
-        config = load_kubeconfig(kubeconfig, context, environ)
+        config = load_kubeconfig(kubeconfig, context, environ, run_exec=not auth.get("api_key"))
     elif host:
         config = ConnectionSettings(host)
         config.source = "host option"
@@ -74,14 +74,14 @@ def resolve_configuration(auth, environ=None):
                 raise K8sConfigError(
                     "no Kubernetes credentials found: set kubeconfig (or K8S_AUTH_KUBECONFIG / KUBECONFIG), or "
                     "host and api_key (K8S_AUTH_HOST, K8S_AUTH_API_KEY), or run inside a pod with a service account")
-            config = load_kubeconfig(None, None, environ)
+            config = load_kubeconfig(None, None, environ, run_exec=not auth.get("api_key"))
         else:
             config = in_cluster_settings(environ)
 
     if host:
         config.host = host
     if auth.get("api_key"):
-        config.token, config.token_file, config.delegate = auth["api_key"], None, None
+        config.token, config.token_file, config.delegate, config.credential = auth["api_key"], None, None, None
     for option, attribute in (("ca_cert", "ssl_ca_cert"), ("client_cert", "cert_file"),
                               ("client_key", "key_file")):
         path = auth.get(option)

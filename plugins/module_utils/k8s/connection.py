@@ -34,12 +34,15 @@ class ConnectionSettings:
         self.impersonate_groups = []
         self.impersonate_uid = None
         self.impersonate_extra = {}
-        self.delegate = None  # a kubernetes Configuration that refreshes its own credentials
+        self.delegate = None  # a kubernetes Configuration that refreshes its own credentials (auth-provider)
+        self.credential = None  # an exec_credential.ExecCredential: token() runs the plugin again once expired
 
     def auth_settings(self):
         if self.delegate is not None:
             return self.delegate.auth_settings()
         token = self.token
+        if self.credential is not None:
+            token = self.credential.token()
         if self.token_file:
             with open(self.token_file) as f:  # re-read: projected service-account tokens rotate
                 token = f.read().strip()

@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.connection import ConnectionSettings, env_bool
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import K8sConfigError
+from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.exec_credential import INSTALL_ADVICE, ExecCredential
 
 HAS_KUBERNETES = importlib.util.find_spec("kubernetes") is not None
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -29,14 +30,17 @@ SECRET_USER_FIELDS = ("token", "password", "client-key-data")
 _TEMP_DIR = []
 
 
-def _data_file(data, suffix):
-    """Write base64 kubeconfig *-data to a private temporary file (urllib3 wants client certs as files)."""
+def _data_file(data, suffix, encoded=True):
+    """Write kubeconfig *-data (base64, or PEM text when not ``encoded``) to a private temporary file.
+
+    urllib3 wants client certificates as files.
+    """
     if not _TEMP_DIR:
         _TEMP_DIR.append(tempfile.mkdtemp(prefix="statefuldb-k8s-"))
         atexit.register(shutil.rmtree, _TEMP_DIR[0], True)
     fd, path = tempfile.mkstemp(dir=_TEMP_DIR[0], suffix=suffix)
     with os.fdopen(fd, "wb") as f:
-        f.write(base64.b64decode(data))
+        f.write(base64.b64decode(data) if encoded else data.encode())
     return path
 
 
@@ -123,8 +127,12 @@ def _named(items, name, what, source):
     raise K8sConfigError("kubeconfig %s: %s %r is not defined" % (source, what, name))
 
 
-def load_kubeconfig(kubeconfig, context, environ=None):
-    """ConnectionSettings from a kubeconfig (dict, path, or None for the KUBECONFIG / ~/.kube/config chain)."""
+def load_kubeconfig(kubeconfig, context, environ=None, run_exec=True):
+    """ConnectionSettings from a kubeconfig (dict, path, or None for the KUBECONFIG / ~/.kube/config chain).
+
+    An exec credential plugin runs here (its failure is a K8sConfigError naming the user and the command),
+    unless ``run_exec`` is false: api_key replaces the kubeconfig's credentials.
+    """
     data, source = read_kubeconfig(kubeconfig, environ)
     contexts = [c.get("name") for c in data.get("contexts") or []]
     wanted = context or data.get("current-context")
@@ -137,8 +145,8 @@ def load_kubeconfig(kubeconfig, context, environ=None):
     ctx = _named(data.get("contexts"), wanted, "context", source)
     cluster = _named(data.get("clusters"), ctx.get("cluster"), "cluster", source)
     user = _named(data.get("users"), ctx.get("user"), "user", source) if ctx.get("user") else {}
-    if user.get("exec") or user.get("auth-provider"):
-        settings = _load_with_kubernetes(data, wanted)
+    if user.get("auth-provider"):
+        settings = _load_with_kubernetes(data, wanted, ctx.get("user"), user["auth-provider"])
     else:
         settings = ConnectionSettings(cluster.get("server"))
         if cluster.get("certificate-authority-data"):
@@ -153,6 +161,13 @@ def load_kubeconfig(kubeconfig, context, environ=None):
         settings.token = user.get("token")
         settings.token_file = user.get("tokenFile")
         settings.username, settings.password = user.get("username"), user.get("password")
+        if run_exec and user.get("exec") and not (settings.token or settings.token_file):
+            # The kubernetes library's order: a token in the kubeconfig wins over the exec plugin.
+            settings.credential = ExecCredential(ctx.get("user"), user["exec"], cluster)
+            status = settings.credential.run()
+            if not status.get("token"):
+                settings.cert_file = _data_file(status["clientCertificateData"], ".crt", encoded=False)
+                settings.key_file = _data_file(status["clientKeyData"], ".key", encoded=False)
     if not settings.host:
         raise K8sConfigError("kubeconfig %s: cluster %r has no server" % (source, ctx.get("cluster")))
     settings.source = "kubeconfig %s, context %s" % (source, wanted)
@@ -166,9 +181,11 @@ def load_kubeconfig(kubeconfig, context, environ=None):
     return settings
 
 
-def _load_with_kubernetes(data, context):
+def _load_with_kubernetes(data, context, user_name, provider):
+    """An auth-provider user (gcp, oidc) through the kubernetes library, whose errors name the user and provider."""
     if not HAS_KUBERNETES:
-        raise K8sConfigError("the kubernetes Python library is required for exec / auth-provider credentials")
+        raise K8sConfigError("kubeconfig user %r: the kubernetes Python library is required for auth-provider "
+                             "credentials" % user_name)
     from kubernetes.client import Configuration
     from kubernetes.config import kube_config
     from kubernetes.config.config_exception import ConfigException
@@ -176,12 +193,23 @@ def _load_with_kubernetes(data, context):
     config = Configuration()
     try:
         kube_config.KubeConfigLoader(config_dict=data, active_context=context).load_and_set(config)
-    except ConfigException as exc:
-        raise K8sConfigError("kubeconfig cannot be used with context %r: %s" % (context, exc))
+    except Exception as exc:  # ConfigException, and gcp/oidc's google-auth, oauthlib, subprocess errors
+        raise K8sConfigError(_provider_failure(user_name, provider, exc, ConfigException))
     settings = ConnectionSettings(config.host)
     settings.ssl_ca_cert, settings.cert_file, settings.key_file = config.ssl_ca_cert, config.cert_file, config.key_file
     settings.delegate = config
     return settings
+
+
+def _provider_failure(user_name, provider, exc, config_exception):
+    """What the kubernetes library's auth-provider failure says, prefixed with the user and the provider."""
+    name = provider.get("name") if isinstance(provider, dict) else None
+    text = "kubeconfig user %r: its auth-provider %r failed" % (user_name, name)
+    if isinstance(exc, FileNotFoundError):
+        return "%s: command %r not found on the PATH of the host where the module runs; %s" % (
+            text, exc.filename, INSTALL_ADVICE)
+    kind = "" if isinstance(exc, config_exception) else type(exc).__name__ + ": "
+    return "%s: %s%s" % (text, kind, " ".join(str(exc).split())[:500])
 
 
 def kubeconfig_secret_values(kubeconfig):

@@ -230,7 +230,8 @@ def test_inline_certificates_become_private_files(tmp_path):
     assert settings.auth_settings() == {}
 
 
-def test_exec_credentials_are_delegated_to_the_kubernetes_library(tmp_path):
+def test_exec_credentials_are_run_by_the_collection_not_the_kubernetes_library(tmp_path):
+    """The library's ExecProvider only logs a failing plugin; ours names it (see test_exec_credential.py)."""
     import json
 
     credential = json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
@@ -242,7 +243,7 @@ def test_exec_credentials_are_delegated_to_the_kubernetes_library(tmp_path):
                                                         "interactiveMode": "Never"}}}],
               "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}
     settings = resolve_configuration({"kubeconfig": config})
-    assert settings.delegate is not None
+    assert settings.delegate is None and settings.credential is not None
     assert settings.auth_settings()["BearerToken"]["value"] == "Bearer from-exec"
 
 
