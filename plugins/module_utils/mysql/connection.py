@@ -22,6 +22,7 @@ except ImportError as exc:  # reported by the module through missing_required_li
     HAS_PYMYSQL = False
     PYMYSQL_IMPORT_ERROR = exc
 
+from ansible_collections.statefuldb.k8s.plugins.module_utils.common.retry import RetryPolicy, call_with_retry
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 
 ER_ACCESS_DENIED = 1045
@@ -266,8 +267,23 @@ def describe_connect_error(settings, exc, purpose="the server"):
     return code, "network", "Cannot connect to %s at %s as %s: %s" % (purpose, settings.address, who, text)
 
 
-def connect(settings, purpose="the server"):
+# A port-forward stream that drops during the TLS handshake ends in an EOF; opening the link again
+# is what a client does, for a few seconds. Any other failure is the caller's to handle.
+_HANDSHAKE_EOF = ("unexpected_eof", "eof occurred")
+HANDSHAKE_EOF_RETRY_SECONDS = 5
+
+
+def _eof_in_handshake(exc):
+    return isinstance(exc, ConnectError) and any(
+        marker in (exc.server_text or "").lower() for marker in _HANDSHAKE_EOF)
+
+
+def connect(settings, purpose="the server", retry_seconds=HANDSHAKE_EOF_RETRY_SECONDS):
     """Open a connection or raise ConnectError (a MySQLReplicationError) naming host:port and user."""
+    return call_with_retry(lambda: _connect_once(settings, purpose), RetryPolicy(retry_seconds), _eof_in_handshake)
+
+
+def _connect_once(settings, purpose):
     kwargs = settings.pymysql_kwargs()  # a TLS option mistake raises here, before any connection
     try:
         return pymysql.connect(**kwargs)

@@ -160,3 +160,40 @@ def test_connect_to_a_closed_loopback_port_names_it():
 ])
 def test_which_failures_are_worth_retrying(exc, transient):
     assert is_transient(exc) is transient
+
+
+def test_a_link_dropped_during_the_tls_handshake_is_opened_again(monkeypatch):
+    """A port-forward stream that ends in the handshake is retried; a refused port is not."""
+    attempts = []
+    eof = pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '127.0.0.1' ([SSL: "
+                                             "UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol)")
+
+    def flaky(**kwargs):
+        attempts.append(kwargs["host"])
+        if len(attempts) < 3:
+            raise eof
+        return "connection"
+
+    monkeypatch.setattr(pymysql, "connect", flaky)
+    settings = settings_for(login_settings(EMPTY), "127.0.0.1", 3306, "root", "pw")
+    assert connect(settings, "the source") == "connection" and len(attempts) == 3
+
+    refused = pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] refused)")
+
+    def failing(error):
+        def attempt(**kwargs):
+            attempts.append(kwargs["host"])
+            raise error
+        return attempt
+
+    attempts.clear()
+    monkeypatch.setattr(pymysql, "connect", failing(refused))
+    with pytest.raises(MySQLReplicationError):
+        connect(settings, "the source")
+    assert len(attempts) == 1, "only a dropped handshake is retried here"
+
+    attempts.clear()
+    monkeypatch.setattr(pymysql, "connect", failing(eof))
+    with pytest.raises(MySQLReplicationError) as caught:
+        connect(settings, "the source", retry_seconds=0.5)
+    assert len(attempts) >= 2 and "EOF occurred" in caught.value.msg
