@@ -46,7 +46,7 @@ def _expiry(value):
         return None
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     if "." in text:  # fromisoformat before Python 3.11 takes only 3 or 6 fraction digits
-        head, _, rest = text.partition(".")
+        head, unused, rest = text.partition(".")
         digits = "".join(c for c in rest if c.isdigit())
         text = head + "." + (digits + "000000")[:6] + rest[len(digits):]
     try:
@@ -108,7 +108,7 @@ class ExecCredential:
         except FileNotFoundError:
             hint = " (the kubeconfig's installHint: %s)" % _tail(self.install_hint) if self.install_hint else ""
             raise self._failed("cannot run: command %r not found on the PATH of the host where the module runs; "
-                                "%s%s" % (self.command, INSTALL_ADVICE, hint))
+                               "%s%s" % (self.command, INSTALL_ADVICE, hint))
         except OSError as exc:
             raise self._failed("cannot run: %s" % (exc.strerror or exc))
         try:
