@@ -1,7 +1,4 @@
 """Where credentials come from (kubectl's order), impersonation, proxies and TLS settings on every path."""
-import http.server
-import threading
-
 import pytest
 import yaml
 
@@ -105,39 +102,13 @@ def test_groups_without_a_user_is_a_clear_error():
         resolve_configuration({"host": "https://h:6443", "impersonate_groups": ["g"]}, environ={})
 
 
-class Recorder(http.server.BaseHTTPRequestHandler):
-    seen = []
-
-    def do_GET(self):
-        Recorder.seen.append((self.requestline, self.headers.get_all("Impersonate-Group"),
-                              self.headers.get("Impersonate-User")))
-        body = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def recorder():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    Recorder.seen = []
-    yield "127.0.0.1:%d" % server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-def test_each_group_is_its_own_header_on_the_wire(recorder):
-    client = K8sClient.from_auth({"host": "http://" + recorder, "impersonate_user": "jane",
+def test_each_group_is_its_own_header_on_the_wire(api_recorder):
+    url, seen = api_recorder
+    client = K8sClient.from_auth({"host": url, "impersonate_user": "jane",
                                   "impersonate_groups": ["devs", "ops"]})
     client.request("GET", "/version")
-    assert Recorder.seen[0][1:] == (["devs", "ops"], "jane")
+    headers = seen[0][1]
+    assert (headers.get_all("Impersonate-Group"), headers.get("Impersonate-User")) == (["devs", "ops"], "jane")
 
 
 # -- proxies and TLS ----------------------------------------------------------------------------------

@@ -3,10 +3,8 @@
 Each plugin is a small shell script in tmp_path named by a kubeconfig user's exec.command, as
 gke-gcloud-auth-plugin or ``aws eks get-token`` would be.
 """
-import http.server
 import json
 import os
-import threading
 
 import pytest
 
@@ -150,41 +148,15 @@ def test_an_auth_provider_command_that_fails_shows_its_stderr(tmp_path):
 
 # -- success ----------------------------------------------------------------------------------------
 
-class Recorder(http.server.BaseHTTPRequestHandler):
-    authorization = []
-
-    def do_GET(self):
-        Recorder.authorization.append(self.headers.get("Authorization"))
-        body = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    Recorder.authorization = []
-    yield "http://127.0.0.1:%d" % httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def test_a_working_plugin_token_is_sent_to_the_api_server(tmp_path, server):
+def test_a_working_plugin_token_is_sent_to_the_api_server(tmp_path, api_recorder):
+    server, requests = api_recorder
     seen, project = tmp_path / "exec-info.json", tmp_path / "project"
     command = plugin(tmp_path, "printf '%%s' \"$KUBERNETES_EXEC_INFO\" > %s\nprintf '%%s' \"$PROJECT\" > %s\n"
                      "cat <<'EOF'\n%s\nEOF" % (seen, project, credential()))
     config = kubeconfig(command, server=server, env=[{"name": "PROJECT", "value": "p1"}], provideClusterInfo=True)
     client = K8sClient.from_auth({"kubeconfig": config})
     assert client.request("GET", "/version") == {}
-    assert Recorder.authorization == ["Bearer " + SECRET]
+    assert [headers.get("Authorization") for unused, headers in requests] == ["Bearer " + SECRET]
     info = json.loads(seen.read_text())
     assert info["kind"] == "ExecCredential" and info["spec"]["interactive"] is False
     assert info["spec"]["cluster"]["server"] == server
