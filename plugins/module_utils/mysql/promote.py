@@ -49,7 +49,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.gtid import (
     mysql_union,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.primary import source_problems
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replica import wait_caught_up
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replica import MAX_WAIT_CHUNK, wait_caught_up
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import (
     RUNNING,
     read_replica_status,
@@ -74,7 +74,6 @@ ER_NO_SUCH_THREAD = 1094
 # How long killed connections get to finish rolling back before the position is read.
 KILL_SETTLE_SECONDS = 5
 POLL = 0.1
-MAX_WAIT_CHUNK = 8
 SEMI_SYNC_VARIABLES = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'"
 SEMI_SYNC_STATUS = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'"
 
@@ -269,29 +268,6 @@ def promote(member, actions):
         session.write(statement)
     actions.append("promoted %s: stopped replication, removed its replication configuration (%s), read_only OFF"
                    % (member.name, flavor.statement("reset_replica")))
-
-
-def wait_applied(member, gtids, timeout, clock=time.monotonic, sleep=time.sleep):
-    """Wait (server-side, growing chunks) until the member's SQL thread applied ``gtids``; no IO thread
-    is needed (failover: the source is gone). Returns True when applied, False at the deadline; raises
-    when the SQL thread stops with an error."""
-    if not gtids:
-        return True
-    deadline = RetryPolicy(timeout, clock=clock, sleep=sleep)
-    chunk = 1
-    while True:
-        remaining = deadline.remaining()
-        wait = max(1, min(chunk, int(remaining) if remaining > 1 else 1))
-        if member.session.value(Statement(member.flavor.statement("wait_for_gtid"), (gtids, wait))) == 0:
-            return True
-        status = read_replica_status(member.session, member.flavor)
-        if status and status["sql_running"] != RUNNING and status["last_sql_errno"]:
-            raise MySQLReplicationError(
-                "%s's SQL thread stopped with error %d while applying its relay log: %s"
-                % (member.name, status["last_sql_errno"], status["last_sql_error"]), replica_status=status)
-        if deadline.expired():
-            return False
-        chunk = min(chunk * 2, MAX_WAIT_CHUNK)
 
 
 def _on(value):
@@ -685,11 +661,14 @@ def apply_relay_log(member, timeout, force, actions, warnings, clock, sleep):
     applied = False
     if status["sql_running"] == RUNNING or not status["last_sql_errno"]:
         try:
-            applied = wait_applied(member, received, timeout, clock, sleep)
+            # No IO thread needed: it was just stopped, and the source is gone.
+            unused, applied = wait_caught_up(session, flavor, received, timeout, clock, sleep, fail_on_timeout=False,
+                                             require_receiver=False)
         except MySQLReplicationError as exc:
             if not force:
-                raise MySQLReplicationError("%s. Repair it, choose another target, or set force=true to promote it "
-                                            "without the rest of its relay log." % exc.msg, member=member.name)
+                raise MySQLReplicationError("%s: %s Repair it, choose another target, or set force=true to promote it "
+                                            "without the rest of its relay log." % (member.name, exc.msg),
+                                            member=member.name)
     after = read_server(session, flavor)
     have = (mariadb_state(after["gtid_binlog_state"], after["gtid_slave_pos"]) if flavor.name == "mariadb"
             else after["gtid_executed"])

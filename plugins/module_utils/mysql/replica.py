@@ -202,12 +202,15 @@ def check_pair(flavor, source_flavor, mine, theirs, spec, replica_address, sourc
 
 
 def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic, sleep=time.sleep,
-                   fail_on_timeout=True):
+                   fail_on_timeout=True, require_receiver=True):
     """Wait (server-side, in growing chunks) until the replica applied ``target_gtids`` and both
     threads run.
 
     Fails at once when a thread stops with an error; returns the last status and caught_up.
     With ``fail_on_timeout=False`` a replica still behind at the deadline is not an error.
+    With ``require_receiver=False`` only the applier counts (a failover candidate applying its relay
+    log: the source is gone, its IO thread is stopped or failing on purpose): the wait ends as soon as
+    ``target_gtids`` are applied, and only an SQL thread error fails it, worded for that case.
     """
     deadline = RetryPolicy(timeout, clock=clock, sleep=sleep)
     chunk = 1
@@ -218,16 +221,22 @@ def wait_caught_up(replica, flavor, target_gtids, timeout, clock=time.monotonic,
             wait = max(1, min(chunk, int(remaining) if remaining > 1 else 1))
             reached = replica.value(Statement(flavor.statement("wait_for_gtid"), (target_gtids, wait))) == 0
         status = read_replica_status(replica, flavor)
-        if reached and status and status["io_running"] == RUNNING and status["sql_running"] == RUNNING:
+        if reached and (not require_receiver or (
+                status and status["io_running"] == RUNNING and status["sql_running"] == RUNNING)):
             return status, True
         if status is None:
             raise MySQLReplicationError("Replication is not configured on the replica any more.")
         if status["sql_running"] != RUNNING and status["last_sql_errno"]:
+            if not require_receiver:
+                # The caller knows which member this is and what the way out is.
+                raise MySQLReplicationError(
+                    "The replica's SQL thread stopped with error %d while applying its relay log: %s."
+                    % (status["last_sql_errno"], status["last_sql_error"]), replica_status=status)
             raise MySQLReplicationError(
                 "The replica's SQL thread stopped with error %d: %s. The module does not skip "
                 "transactions: repair the data on the replica (or rebuild it from the primary) and "
                 "run again." % (status["last_sql_errno"], status["last_sql_error"]), replica_status=status)
-        if status["io_running"] != RUNNING and status["last_io_errno"]:
+        if require_receiver and status["io_running"] != RUNNING and status["last_io_errno"]:
             # Connecting + an error: the next retry is up to MASTER_CONNECT_RETRY seconds away.
             raise MySQLReplicationError(
                 "The replica's IO thread cannot replicate from the source (IO thread: %s, error %d: %s). "

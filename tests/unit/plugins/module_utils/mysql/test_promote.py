@@ -421,6 +421,31 @@ def test_failover_starts_a_stopped_sql_thread_and_refuses_a_broken_one():
     assert "db-1 cannot apply what it received (SQL thread stopped with error 1032" in error.msg
 
 
+def test_failover_refuses_a_target_whose_sql_thread_fails_on_its_relay_log_and_force_goes_on():
+    def failing(servers):
+        original = servers["db-1"].answer
+
+        def answer(sql, args):
+            if sql.startswith("SELECT MASTER_GTID_WAIT"):
+                servers["db-1"].status.update(Slave_SQL_Running="No", Last_SQL_Errno=1032, Last_SQL_Error="no row")
+            return original(sql, args)
+
+        servers["db-1"].answer = answer
+        servers["db-0"] = gone()
+        return servers
+
+    relay = {"Slave_IO_Running": "Connecting", "Last_IO_Errno": 2003, "Gtid_IO_Pos": "0-1-11"}
+    servers = failing(mariadb_cluster(r1_status=relay, r1_fake={"wait_results": [-1]}))
+    error = refused(servers, action="failover", target="db-1")
+    assert error.msg == ("db-1: The replica's SQL thread stopped with error 1032 while applying its relay log: no row. "
+                         "Repair it, choose another target, or set force=true to promote it without the rest of its "
+                         "relay log.")
+    assert servers["db-1"].writes() == ["STOP REPLICA IO_THREAD"]
+    servers = failing(mariadb_cluster(r1_status=relay, r1_fake={"wait_results": [-1]}))
+    result, unused = promote_run(servers, force=True, action="failover", target="db-1")
+    assert result["primary"] == "db-1" and result["may_have_lost"]["unapplied"] == "0-1-11"
+
+
 def test_failover_says_unknown_when_replicas_had_semi_sync():
     servers = mariadb_cluster(r1_fake={"semi_sync": {"rpl_semi_sync_slave_enabled": "ON"}})
     servers["db-0"] = gone()

@@ -298,6 +298,49 @@ def test_without_fail_on_timeout_a_lagging_replica_is_reported(session_for):
     assert caught_up is False and status["seconds_behind_source"] == 3
 
 
+# --- require_receiver=False: a failover candidate applies its relay log without a source ----------
+
+GONE_SOURCE = dict(HEALTHY, Slave_IO_Running="No", Last_IO_Errno=2003, Last_IO_Error="error connecting to master")
+
+
+def test_without_receiver_the_wait_ends_once_applied_though_the_io_thread_fails(session_for):
+    replica = _replica_with(GONE_SOURCE, [-1, 0])
+    slept = []
+    result, caught_up = wait_caught_up(session_for(replica), MARIADB, "0-1-10", 30, clock=Clock(),
+                                       sleep=slept.append, fail_on_timeout=False, require_receiver=False)
+    assert caught_up is True and result["io_running"] == "No" and slept == []
+    # With the receiver required the same replica fails fast.
+    replica = _replica_with(GONE_SOURCE, [-1, 0])
+    with pytest.raises(MySQLReplicationError, match="IO thread: No, error 2003"):
+        wait_caught_up(session_for(replica), MARIADB, "0-1-10", 30, clock=Clock(), sleep=lambda s: None)
+
+
+def test_without_receiver_an_sql_error_names_the_relay_log_and_leaves_the_advice_to_the_caller(session_for):
+    replica = _replica_with(dict(GONE_SOURCE, Slave_SQL_Running="No", Last_SQL_Errno=1032,
+                                 Last_SQL_Error="Can't find record"), [-1])
+    with pytest.raises(MySQLReplicationError) as caught:
+        wait_caught_up(session_for(replica), MARIADB, "0-1-10", 30, clock=Clock(), sleep=lambda s: None,
+                       fail_on_timeout=False, require_receiver=False)
+    assert caught.value.msg == ("The replica's SQL thread stopped with error 1032 while applying its relay log: "
+                                "Can't find record.")
+
+
+def test_without_receiver_the_deadline_reports_not_applied(session_for):
+    clock = Clock()
+    replica = _replica_with(GONE_SOURCE, [-1] * 10)
+    original = replica.answer
+
+    def answer(sql, args):
+        if sql.startswith("SELECT MASTER_GTID_WAIT"):
+            clock.now += args[1]
+        return original(sql, args)
+
+    replica.answer = answer
+    status, caught_up = wait_caught_up(session_for(replica), MARIADB, "0-1-10", 5, clock=clock,
+                                       sleep=lambda s: None, fail_on_timeout=False, require_receiver=False)
+    assert caught_up is False and status["io_running"] == "No"
+
+
 # --- refresh_password: a password rotated on the source reaches healthy replicas ------------------
 
 HEALTHY_MARIADB = {
