@@ -21,28 +21,6 @@ options:
     type: str
     choices: [wait, verify]
     required: true
-  members:
-    description: The servers.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description: Name used in messages (the pod name).
-        type: str
-        required: true
-      host:
-        description: Address this host connects to.
-        type: str
-        required: true
-      port:
-        description: Port.
-        type: int
-        default: 3306
-      primary:
-        description: Whether this member is the primary (exactly one for O(action=verify)).
-        type: bool
-        default: false
   login_user:
     description: Account to log in with on every member.
     type: str
@@ -83,6 +61,7 @@ version_added: 0.1.0
 extends_documentation_fragment:
   - statefuldb.k8s.attributes
   - statefuldb.k8s.mysql_login.tls
+  - statefuldb.k8s.mysql_members.with_primary
 author:
   - statefuldb maintainers (@statefuldb)
 """
@@ -134,7 +113,10 @@ gtid_position:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.validation import cluster_check_params_error
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.args import MYSQL_TLS_ARG_SPEC
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.args import (
+    MYSQL_MEMBERS_WITH_PRIMARY_ARG_SPEC,
+    MYSQL_TLS_ARG_SPEC,
+)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection import (
     HAS_PYMYSQL,
     ConnectionSettings,
@@ -151,18 +133,13 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             action=dict(type="str", required=True, choices=["wait", "verify"]),
-            members=dict(type="list", elements="dict", required=True, options=dict(
-                name=dict(type="str", required=True),
-                host=dict(type="str", required=True),
-                port=dict(type="int", default=3306),
-                primary=dict(type="bool", default=False),
-            )),
             login_user=dict(type="str", default="root"),
             login_password=dict(type="str", no_log=True),
             connect_timeout=dict(type="int", default=5),
             timeout=dict(type="int", default=300),
             database=dict(type="str", default="statefuldb_cluster"),
             marker=dict(type="str", default=""),
+            **MYSQL_MEMBERS_WITH_PRIMARY_ARG_SPEC,
             **MYSQL_TLS_ARG_SPEC
         ),
         supports_check_mode=True,

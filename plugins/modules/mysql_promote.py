@@ -47,6 +47,7 @@ extends_documentation_fragment:
   - statefuldb.k8s.attributes
   - statefuldb.k8s.attributes.changes
   - statefuldb.k8s.mysql_login.tls
+  - statefuldb.k8s.mysql_members
 attributes:
   check_mode:
     support: full
@@ -59,26 +60,6 @@ options:
     type: str
     required: true
     choices: [switchover, failover]
-  members:
-    description:
-      - Every member of the cluster, each as the module (on the controller) reaches it. Order matters for
-        ties in a failover, so list them by ordinal.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description: The member's name (the pod name), used in O(primary), O(target), messages and results.
-        type: str
-        required: true
-      host:
-        description: Address the module connects to.
-        type: str
-        required: true
-      port:
-        description: Port.
-        type: int
-        default: 3306
   primary:
     description: Name of the member currently recorded as primary.
     type: str
@@ -86,8 +67,9 @@ options:
   target:
     description:
       - Name of the member to promote. Required for O(action=switchover).
-      - Optional for O(action=failover); when not set the most advanced reachable replica is chosen. When set it
-        must hold every GTID any other reachable replica holds (or O(force)).
+      - Optional for O(action=failover); when not set the most advanced reachable replica is chosen (on a tie, the
+        first listed in O(members)). When set it must hold every GTID any other reachable replica holds (or
+        O(force)).
     type: str
   login_user:
     description: Account used on every member; it needs C(SUPER) (MariaDB also C(READ ONLY ADMIN) from 10.5.2,
@@ -269,7 +251,7 @@ errant_gtids:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.args import MYSQL_TLS_ARG_SPEC
+from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.args import MYSQL_MEMBERS_ARG_SPEC, MYSQL_TLS_ARG_SPEC
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.finish import run_and_exit
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.promote import run
 
@@ -277,11 +259,6 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.promote impor
 def argument_spec():
     spec = dict(
         action=dict(type="str", required=True, choices=["switchover", "failover"]),
-        members=dict(type="list", elements="dict", required=True, options=dict(
-            name=dict(type="str", required=True),
-            host=dict(type="str", required=True),
-            port=dict(type="int", default=3306),
-        )),
         primary=dict(type="str", required=True),
         target=dict(type="str"),
         login_user=dict(type="str", default="root"),
@@ -291,6 +268,7 @@ def argument_spec():
         timeout=dict(type="int", default=60),
         force=dict(type="bool", default=False),
     )
+    spec.update(MYSQL_MEMBERS_ARG_SPEC)
     spec.update(MYSQL_TLS_ARG_SPEC)
     return spec
 
