@@ -87,7 +87,11 @@ def pod_state(pod):
 #    "Pulling" (the pod status carries no pull progress, and ContainerCreating alone also covers
 #    mounts and sandboxes that never succeed: FailedMount and Multi-Attach must still stall out),
 #    and a running container that its startup probe still allows to start. The image events come
-#    from the one Event list the stall diagnosis reads anyway.
+#    from the one Event list the stall diagnosis reads anyway. Startup-probe attempts show only as
+#    "Unhealthy" events, the same whether the start is slow or will never succeed; the budget the
+#    probe declares (initialDelaySeconds + periodSeconds * failureThreshold, in the pod spec we
+#    already hold) is what the kubelet itself enforces, so the waiter follows it instead of
+#    counting attempts.
 # A failed pull (ErrImagePull, ImagePullBackOff, InvalidImageName) and a container that exits by
 # itself are never progress: they still fail at stall_timeout, naming the image or the crash.
 PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
