@@ -11,7 +11,7 @@ LOCALKUBE := python3 tools/localkube/localkube.py
 FLAVOR ?= mariadb
 
 .PHONY: help venv system-deps collection-link cluster cluster-down cluster-reset cluster-status \
-        test test-unit test-integration sanity lint build-check demo bench bench-cluster chaos chaos-role \
+        test test-unit test-integration test-reset sanity lint build-check demo bench bench-cluster chaos chaos-role \
         chaos-cloudsql chaos-fanout chaos-data clean \
         core-venvs core-matrix galaxy-venv awx-surveys
 
@@ -20,6 +20,7 @@ help:
 	@echo "make test          every gate CI runs (unit, integration, molecule, sanity, lint, build)"
 	@echo "make cluster       build (once) and start the local Kubernetes control plane"
 	@echo "make cluster-down  stop it (state kept);  make cluster-reset  stop and delete its state"
+	@echo "make test-reset    the test of make cluster-reset: wipes the cluster and all on it (make test never does)"
 	@echo "make bench         side-by-side benchmarks (kubectl, kubernetes.core, this collection)"
 	@echo "make core-matrix   unit tests + smoke on every ansible-core in tests/matrix (own venvs)"
 	@echo "make awx-surveys   regenerate awx/*.survey.json from the roles' argument specs"
@@ -65,8 +66,12 @@ UNIT_COVERAGE := --cov=ansible_collections.statefuldb.k8s.plugins.module_utils -
 test-unit: venv
 	bash tools/pytest-gate.sh $(UNIT_COVERAGE) tests/unit
 
+# The reset test wipes the cluster and all on it (a demo too): deselected here, `make test-reset` runs it.
 test-integration: venv cluster
-	bash tools/pytest-gate.sh tests/integration
+	bash tools/pytest-gate.sh tests/integration -m "not cluster_reset"
+
+test-reset: venv cluster
+	bash tools/pytest-gate.sh tests/integration/localkube/test_reset.py -m cluster_reset
 
 # One venv per ansible-core minor of the matrix, and one for galaxy-importer; each is rebuilt only
 # when its requirement files change (tools/venv-for.sh keeps their hash), so a clean clone builds

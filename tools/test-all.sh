@@ -17,6 +17,12 @@ gate() {
   else failed+=("$name"); echo "=== gate $name: FAILED in $((SECONDS - start)) s"; fi
 }
 
+# What runs on the cluster before the suite must still run after it (gate `survives`, last): a
+# fresh token in statefuldb-keep/keep and the list of namespaces, recorded now, checked at the end.
+survives_state=tests/output/survives.json
+rm -f "$survives_state"
+"$PY" tools/survives.py record "$survives_state" || echo "=== survives: recording failed; the gate survives will fail"
+
 gate unit bash tools/pytest-gate.sh "${UNIT_COVERAGE[@]}" tests/unit
 gate sanity bash tools/sanity.sh
 gate ansible-lint bash tools/lint.sh
@@ -24,13 +30,16 @@ gate changelog bash tools/changelog-check.sh
 gate awx-surveys .venv/bin/python tools/awx-survey --check
 gate build-install-doc bash tools/build-check.sh
 gate awx-jobs bash tools/pytest-gate.sh tests/awx -m "not role_real"
-gate integration bash tools/pytest-gate.sh tests/integration
+# Not the reset test: it wipes the cluster and what the user runs on it (`make test-reset`).
+gate integration bash tools/pytest-gate.sh tests/integration -m "not cluster_reset"
 gate ansible-core-matrix bash tools/core-matrix.sh
 gate molecule bash tools/molecule-all.sh
 # Every API fault of tools/faultproxy.py, 3 runs each, against the statefulset module (< 3 min).
 gate chaos-quick "$PY" bench/chaos.py --quick --runs 3 --results tests/output/chaos-quick.json
 # The Cloud SQL modules under 429/503/412 races/lost answers/operation errors, against the fake, 3 runs each (< 1 min).
 gate chaos-cloudsql-quick "$PY" bench/chaos_cloudsql.py --quick --runs 3 --results tests/output/chaos-cloudsql-quick.json
+# Last: the token and every namespace recorded before the first gate are still there.
+gate survives "$PY" tools/survives.py check "$survives_state"
 
 echo
 echo "gates passed: ${passed[*]:-none}"

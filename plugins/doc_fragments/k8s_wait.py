@@ -26,8 +26,20 @@ options:
     default: 600
   stall_timeout:
     description:
-      - Fail early when nothing progressed (no pod created, scheduled, ready or removed, no status change)
-        for this many seconds. C(0) disables it. After half of it a warning names the stuck ordinal.
+      - Fail early when nothing progressed for this many seconds. C(0) disables it. After half of it a
+        warning names the stuck ordinal.
+      - Progress is a pod created, scheduled, ready or removed, a status change, and the container steps
+        the status does not show - a container created, started or ready, an init container completed,
+        a container restarted by its startup probe after the whole time the probe allows.
+      - Work still under way also counts, checked when the timer is about to warn or fire, from one list
+        of the namespace's events - a kubelet still pulling an image (a C(ContainerCreating) container
+        whose newest image event is C(Pulling)) and a container still inside the time its startup probe
+        allows (C(initialDelaySeconds + periodSeconds * failureThreshold)). A slow pull or a long start
+        therefore waits up to O(wait_timeout).
+      - A failed pull (C(ErrImagePull), C(ImagePullBackOff), C(InvalidImageName)), a crash loop (a
+        container that exits by itself), a volume that cannot be mounted and a failing readiness probe are
+        never progress; they fail after this many seconds, naming the image, the container's last error,
+        the mount or the probe.
     type: int
     default: 180
 """

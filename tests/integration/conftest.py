@@ -24,6 +24,8 @@ VENV_BIN = os.path.dirname(sys.executable)
 def pytest_configure(config):
     config.addinivalue_line("markers", "runs_last: run after every other test of the session (the test resets "
                                        "the shared cluster and brings it back up)")
+    config.addinivalue_line("markers", "cluster_reset: wipes the local cluster and everything on it; only "
+                                       "`make test-reset` runs it (`make test` deselects it: -m 'not cluster_reset')")
 
 
 def pytest_collection_modifyitems(config, items):

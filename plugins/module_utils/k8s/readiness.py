@@ -69,7 +69,136 @@ def pod_state(pod):
         "revision": (meta.get("labels") or {}).get(REVISION_LABEL),
         "terminating": bool(meta.get("deletionTimestamp")),
         "node": (pod.get("spec") or {}).get("nodeName"),
+        "containers": container_states(pod),
     }
+
+
+# -- progress that the StatefulSet status does not show -----------------------------------------
+# The stall timer (rollout.py) restarts whenever the waiter sees progress. The StatefulSet status
+# and the pod phase stay still while a kubelet pulls a large image or while a container starts
+# under a long startup probe, so the waiter also looks at the container statuses of the pods it
+# already watches (no extra watch), in two ways:
+#  - forward steps: a container created, started or ready, an init container completed, and a
+#    restart that the container's startup probe caused (its previous run lasted the probe's whole
+#    budget). Each pod keeps the furthest it got (advance()), so a crash loop, whose containers go
+#    running -> terminated -> CrashLoopBackOff -> running, adds nothing after its first run.
+#  - work in progress (pod_working()), judged only when the stall timer is about to warn or fire:
+#    a container waiting in ContainerCreating/PodInitializing whose kubelet's newest image event is
+#    "Pulling" (the pod status carries no pull progress, and ContainerCreating alone also covers
+#    mounts and sandboxes that never succeed: FailedMount and Multi-Attach must still stall out),
+#    and a running container that its startup probe still allows to start. The image events come
+#    from the one Event list the stall diagnosis reads anyway. Startup-probe attempts show only as
+#    "Unhealthy" events, the same whether the start is slow or will never succeed; the budget the
+#    probe declares (initialDelaySeconds + periodSeconds * failureThreshold, in the pod spec we
+#    already hold) is what the kubelet itself enforces, so the waiter follows it instead of
+#    counting attempts.
+# A failed pull (ErrImagePull, ImagePullBackOff, InvalidImageName) and a container that exits by
+# itself are never progress: they still fail at stall_timeout, naming the image or the crash.
+PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
+CREATING = ("ContainerCreating", "PodInitializing")
+IMAGE_EVENT_DONE = ("Pulled", "Failed", "BackOff", "ErrImageNeverPull", "InspectFailed")
+
+
+def _startup_budget(probe):
+    """(least, most) seconds a kubelet lets a container start under this startup probe, or None."""
+    if not probe:
+        return None
+    delay = probe.get("initialDelaySeconds") or 0
+    period = probe.get("periodSeconds") or 10
+    failures = probe.get("failureThreshold") or 3
+    return delay + period * (failures - 1), delay + period * failures + (probe.get("timeoutSeconds") or 1)
+
+
+def container_states(pod):
+    """Per container (init containers first): the facts the stall timer needs, small enough for 200 pods."""
+    spec = pod.get("spec") or {}
+    probes = {c.get("name"): c.get("startupProbe") for c in (spec.get("initContainers") or [])
+              + (spec.get("containers") or [])}
+    status = pod.get("status") or {}
+    out = []
+    for init, statuses in ((True, status.get("initContainerStatuses")), (False, status.get("containerStatuses"))):
+        for container in statuses or []:
+            state = container.get("state") or {}
+            last = (container.get("lastState") or {}).get("terminated") or {}
+            budget = _startup_budget(probes.get(container.get("name")))
+            ran = None
+            if last.get("startedAt") and last.get("finishedAt"):
+                ran = (rfc3339_timestamp(last["finishedAt"]) or 0) - (rfc3339_timestamp(last["startedAt"]) or 0)
+            out.append({
+                "name": container.get("name"),
+                "init": init,
+                "image": container.get("image"),
+                "waiting": (state.get("waiting") or {}).get("reason") if "waiting" in state else None,
+                "running_since": rfc3339_timestamp((state.get("running") or {}).get("startedAt")),
+                "completed": (state.get("terminated") or {}).get("exitCode") == 0 if "terminated" in state else False,
+                "started": bool(container.get("started")),
+                "ready": bool(container.get("ready")),
+                "restarts": container.get("restartCount") or 0,
+                "startup_budget": budget,
+                # Only a run that lasted the probe's whole budget can have been ended by the probe.
+                "probe_killed": bool(budget and ran is not None and ran >= budget[0]),
+            })
+    return tuple(out)
+
+
+def progress_marks(state):
+    """The furthest steps of each container of one pod_state: (created, started, ready, startup-probe restarts)."""
+    marks = {}
+    for c in state.get("containers") or ():
+        created = c["waiting"] not in CREATING or c["restarts"] > 0
+        done = c["completed"] if c["init"] else c["ready"]
+        marks[(c["init"], c["name"])] = (created, c["started"] or done, done,
+                                         c["restarts"] if c["probe_killed"] else 0)
+    return marks
+
+
+def advance(previous, state):
+    """``state`` with ``reached``: the furthest its pod got, kept across updates of the same pod (uid)."""
+    reached = dict(previous.get("reached") or {}) if previous and previous.get("uid") == state.get("uid") else {}
+    for key, marks in progress_marks(state).items():
+        reached[key] = tuple(max(a, b) for a, b in zip(reached.get(key, marks), marks))
+    state["reached"] = reached
+    return state
+
+
+def _event_time(event):
+    return rfc3339_timestamp(event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")) or 0
+
+
+def image_pull_in_progress(events, pod_name, uid, image):
+    """Seconds since the kubelet started pulling ``image`` for this pod when no later event ended it, else None."""
+    quoted = '"%s"' % image
+    started, ended = None, None
+    for event in events or []:
+        involved = event.get("involvedObject") or {}
+        if involved.get("kind") != "Pod" or involved.get("name") != pod_name or \
+                involved.get("uid") not in (None, uid) or quoted not in (event.get("message") or ""):
+            continue
+        when = _event_time(event)
+        if event.get("reason") == "Pulling":
+            started = when if started is None else max(started, when)
+        elif event.get("reason") in IMAGE_EVENT_DONE:
+            ended = when if ended is None else max(ended, when)
+    if started is None or (ended is not None and ended >= started):
+        return None
+    return started
+
+
+def pod_working(state, events, wall_now):
+    """What a not-Ready pod is still doing that its status does not show (pulling, starting), or None."""
+    if state["ready"] or state["terminating"] or not state["node"]:
+        return None
+    for c in state.get("containers") or ():
+        if c["waiting"] in CREATING:
+            since = image_pull_in_progress(events, state["name"], state["uid"], c["image"])
+            if since is not None:
+                return "pod %s is pulling image %s (for %ds)" % (state["name"], c["image"], max(0, wall_now - since))
+        if c["running_since"] is not None and not c["started"] and c["startup_budget"]:
+            crashed = c["restarts"] > 0 and not c["probe_killed"]  # exited by itself: a crash loop
+            if not crashed and wall_now < c["running_since"] + c["startup_budget"][1]:
+                return "pod %s: container %s is starting (running for %ds; its startup probe allows %ds)" % (
+                    state["name"], c["name"], max(0, wall_now - c["running_since"]), c["startup_budget"][1])
+    return None
 
 
 def pods_ready(sts, pods, now):
@@ -297,7 +426,7 @@ def diagnose_pod(pod, pvcs=None, storage_classes=None, events=None, pod_name=Non
         waiting = state.get("waiting") or {}
         reason = waiting.get("reason")
         last = (container.get("lastState") or {}).get("terminated") or state.get("terminated") or {}
-        if reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"):
+        if reason in PULL_FAILURES:
             return "ImagePull", "pod %s: image %s cannot be pulled (%s): %s" % (
                 name, container.get("image"), reason, waiting.get("message") or "")
         if last.get("reason") == "OOMKilled" and not container.get("ready"):

@@ -6,6 +6,13 @@ Two watches (watch.py: the StatefulSet by name, its pods by selector) feed one q
 mode's check (readiness.WAIT_CHECKS) is re-evaluated on every event, so the wait ends the moment
 the condition holds. No sleeping in a loop: the only timed wake-ups are the deadline, the stall
 timer and minReadySeconds expiries.
+
+The stall timer restarts on every step forward, including the container-level ones a StatefulSet's
+status does not show (readiness.advance). When it is about to warn or fire, one Event list tells
+whether a kubelet is still pulling an image or a container is still inside the time its startup
+probe allows (readiness.pod_working): then the wait goes on, bounded by wait_timeout; otherwise it
+warns, then fails naming the stuck ordinal. The cost: one more Event list per stall_timeout / 2
+while such work lasts.
 """
 from __future__ import annotations
 
@@ -22,11 +29,13 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.errors import K
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.progress import ProgressWriter
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.readiness import (
     WAIT_CHECKS,
+    advance,
     build_timeline,
     diagnose_pod,
     events_for,
     order_violations,
     pod_state,
+    pod_working,
     pods_ready,
     statefulset_status_ready,
     stuck_ordinal,
@@ -60,7 +69,7 @@ class RolloutWaiter:
     """Watch a StatefulSet and its pods until it is ready (or gone, or the ordinals are removed)."""
 
     def __init__(self, client, namespace, name, wait_timeout=300, stall_timeout=120, log=None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, wall=time.time):
         self.client = client
         self.namespace = namespace
         self.name = name
@@ -68,6 +77,7 @@ class RolloutWaiter:
         self.stall_timeout = stall_timeout
         self.log = log or (lambda msg: None)
         self.clock = clock
+        self.wall = wall
         self.sts = None
         self.pods = {}
         self.warnings = []
@@ -76,16 +86,16 @@ class RolloutWaiter:
 
     def _progress_key(self):
         status = (self.sts or {}).get("status") or {}
-        pods = tuple(sorted((s["name"], s["ready"], s["terminating"], s["phase"], s["revision"])
-                            for s in self.pods.values()))
+        pods = tuple(sorted((s["name"], s["ready"], s["terminating"], s["phase"], s["revision"],
+                             sorted(s["reached"].items())) for s in self.pods.values()))
         return (status.get("observedGeneration"), status.get("replicas"), status.get("readyReplicas"),
                 status.get("availableReplicas"), status.get("updatedReplicas"), status.get("currentRevision"),
                 pods)
 
     def _note_pod(self, kind, obj):
         self.progress.pod(kind, obj)
-        state = pod_state(obj)
-        previous = self.pods.get(state["name"])
+        previous = self.pods.get((obj.get("metadata") or {}).get("name"))
+        state = advance(previous, pod_state(obj))
         if kind == "DELETED":
             self.pods.pop(state["name"], None)
             self.log("%s: deleted" % state["name"])
@@ -121,7 +131,7 @@ class RolloutWaiter:
                 now = self.clock()
                 if "StatefulSet" in synced and (until != "ready" or self.sts is not None) and (
                         pod_watch is None or "Pod" in synced):
-                    done, _why, wakeup = self._done(until, time.time())
+                    done, _why, wakeup = self._done(until, self.wall())
                     if done:
                         return self._result(started)
                 key = self._progress_key()
@@ -130,18 +140,25 @@ class RolloutWaiter:
                     warned_stall = False
                 if now >= deadline:
                     raise self._timeout("wait_timeout (%ss) reached" % self.wait_timeout, started)
-                if self.stall_timeout and now - last_progress >= self.stall_timeout and "Pod" in synced:
-                    raise self._timeout("no progress for stall_timeout (%ss)" % self.stall_timeout, started)
-                if self.stall_timeout and not warned_stall and now - last_progress >= self.stall_timeout / 2 \
-                        and "Pod" in synced and self.sts is not None:
+                if self.stall_timeout and "Pod" in synced and now - last_progress >= (
+                        self.stall_timeout if warned_stall or self.sts is None else self.stall_timeout / 2):
+                    seen = self._events()
+                    working = self._working(seen)
+                    if working:
+                        self.log("%s; waiting on" % working)
+                        last_progress, warned_stall = now, False
+                        continue
+                    if now - last_progress >= self.stall_timeout:
+                        raise self._timeout("no progress for stall_timeout (%ss)" % self.stall_timeout, started, seen)
                     warned_stall = True
-                    self._warn_stall(now - last_progress)
+                    self._warn_stall(now - last_progress, seen)
                 timeout = deadline - now
                 if self.stall_timeout:
-                    stall_at = last_progress + (self.stall_timeout / 2 if not warned_stall else self.stall_timeout)
+                    stall_at = last_progress + (self.stall_timeout if warned_stall or self.sts is None
+                                                else self.stall_timeout / 2)
                     timeout = min(timeout, max(0.0, stall_at - now))
                 if wakeup is not None:
-                    timeout = min(timeout, max(0.0, wakeup - time.time()))
+                    timeout = min(timeout, max(0.0, wakeup - self.wall()))
                 try:
                     item = events.get(timeout=max(0.01, timeout))
                 except queue.Empty:
@@ -193,7 +210,7 @@ class RolloutWaiter:
             try:
                 listing = self.client.list("v1", "Pod", self.namespace,
                                            label_selector=selector_string(self.sts["spec"].get("selector")))
-                self.pods = {p["metadata"]["name"]: pod_state(p) for p in listing.get("items") or []}
+                self.pods = {p["metadata"]["name"]: advance(None, pod_state(p)) for p in listing.get("items") or []}
                 for pod in listing.get("items") or []:
                     self.progress.pod("MODIFIED", pod)
             except K8sError:
@@ -205,7 +222,25 @@ class RolloutWaiter:
         result.watch_resumes = sum(w.reconnects + w.relists for w in self.watches)
         return result
 
-    def _diagnose(self):
+    def _events(self):
+        """The namespace's events (one list), or None when they cannot be read."""
+        try:
+            return self.client.list("v1", "Event", self.namespace).get("items") or []
+        except K8sError:
+            return None
+
+    def _working(self, events):
+        """What a not-Ready pod is still doing (pulling an image, starting under its startup probe), or None."""
+        if self.sts is None:
+            return None
+        wall_now = self.wall()
+        for name in sorted(self.pods):
+            working = pod_working(self.pods[name], events or [], wall_now)
+            if working:
+                return working
+        return None
+
+    def _diagnose(self, events=None):
         """(ordinal, message) for the stuck ordinal, reading pods/PVCs/events once."""
         if self.sts is None:
             return None, "the StatefulSet does not exist"
@@ -219,7 +254,8 @@ class RolloutWaiter:
             claims = [self.client.get("v1", "PersistentVolumeClaim", c, self.namespace)
                       for c in pvc_names(self.sts, ordinal)]
             claims = [c for c in claims if c]
-            events = (self.client.list("v1", "Event", self.namespace).get("items") or [])
+            if events is None:
+                events = (self.client.list("v1", "Event", self.namespace).get("items") or [])
             classes = []
             if any((c.get("status") or {}).get("phase") != "Bound" for c in claims):
                 classes = self.client.list("storage.k8s.io/v1", "StorageClass").get("items") or []
@@ -235,13 +271,13 @@ class RolloutWaiter:
         reason, message = diagnose_pod(pod, claims, classes, events, pod_name, sts_events)
         return ordinal, message
 
-    def _warn_stall(self, seconds):
-        ordinal, message = self._diagnose()
+    def _warn_stall(self, seconds, events=None):
+        ordinal, message = self._diagnose(events)
         self.warnings.append("StatefulSet %s/%s: no progress for %ds; %s" % (
             self.namespace, self.name, seconds, message))
 
-    def _timeout(self, why, started):
-        ordinal, message = self._diagnose()
+    def _timeout(self, why, started, events=None):
+        ordinal, message = self._diagnose(events)
         status_why = statefulset_status_ready(self.sts)[1] if self.sts else "StatefulSet missing"
         if ordinal is not None:
             text = "StatefulSet %s/%s not ready: %s; stuck at ordinal %d: %s (status: %s)" % (

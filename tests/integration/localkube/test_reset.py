@@ -1,7 +1,9 @@
 """`make cluster-reset` leaves the host as it was before the first `make cluster`.
 
-It resets the shared cluster, so it runs after every other test of the session (marker
-runs_last) and brings the cluster back up at the end, for the gates that follow (Molecule)."""
+It resets the shared cluster and deletes everything on it (a `make demo`'s namespace too), so
+`make test` never runs it (marker cluster_reset, deselected by the integration gate); `make
+test-reset` does. Run with others, it runs after every other test of the session (marker
+runs_last), and it brings the cluster back up at the end."""
 import os
 import subprocess
 import sys
@@ -24,6 +26,7 @@ def localkube(*args):
                           timeout=1200, check=False)
 
 
+@pytest.mark.cluster_reset
 @pytest.mark.runs_last
 def test_reset_restores_the_host_state_from_before_the_first_up(kubeconfig):
     before = hoststate.load(os.path.join(STATE, "host-before.json"))

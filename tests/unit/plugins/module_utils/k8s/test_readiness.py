@@ -4,12 +4,14 @@ import pytest
 from ansible_collections.statefuldb.k8s.plugins.module_utils.common.times import rfc3339_timestamp
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.readiness import (
     WAIT_CHECKS,
+    advance,
     build_timeline,
     diagnose_pod,
     diagnose_pvc,
     events_for,
     order_violations,
     pod_state,
+    pod_working,
     pods_ready,
     statefulset_status_ready,
     stuck_ordinal,
@@ -300,3 +302,58 @@ def test_wait_mode_checks(case, mode, sts, pods, now, expected):
     assert done is expected[0]
     assert expected[1] in why
     assert wakeup == expected[2]
+
+
+# -- progress the status does not show (pure) ----------------------------------------------------
+def _starting_pod(restarts=0, ran=None, started=False, state=None):
+    probe = {"periodSeconds": 10, "failureThreshold": 30}
+    status = {"name": "mysql", "image": "mariadb:11.8", "restartCount": restarts, "started": started,
+              "state": state or {"running": {"startedAt": "2026-01-01T00:10:00Z"}}}
+    if ran is not None:
+        status["lastState"] = {"terminated": {"exitCode": 137, "startedAt": "2026-01-01T00:00:00Z",
+                                              "finishedAt": "2026-01-01T00:%02d:%02dZ" % divmod(ran, 60)}}
+    obj = pod("db-0", ready=False, containers=[status])
+    obj["spec"]["containers"] = [{"name": "mysql", "startupProbe": probe}]
+    return obj
+
+
+WORKING_CASES = [
+    # (id, pod, seconds after the run started, working fragment or None)
+    ("first run inside the startup budget", _starting_pod(), 200, "container mysql is starting"),
+    ("first run past the startup budget", _starting_pod(), 400, None),
+    ("restarted by its startup probe", _starting_pod(restarts=1, ran=300), 100, "container mysql is starting"),
+    ("crashed by itself: a crash loop", _starting_pod(restarts=1, ran=2), 1, None),
+    ("started: the probe passed", _starting_pod(started=True), 10, None),
+    ("no startup probe", pod("db-0", ready=False, containers=[{"name": "mysql", "state": {"running": {}}}]), 10, None),
+]
+
+
+@pytest.mark.parametrize("case,obj,after,expected", WORKING_CASES, ids=[c[0] for c in WORKING_CASES])
+def test_pod_working_under_a_startup_probe(case, obj, after, expected):
+    working = pod_working(pod_state(obj), [], rfc3339_timestamp("2026-01-01T00:10:00Z") + after)
+    assert (working is None) if expected is None else (expected in working)
+
+
+def test_pod_working_pulling_only_until_an_image_event_ends_it():
+    obj = pod("db-0", ready=False, phase="Pending", containers=[
+        {"name": "mysql", "image": "mariadb:11.8", "state": {"waiting": {"reason": "ContainerCreating"}}}])
+    pulling = event("Pod", "db-0", "Pulling", 'Pulling image "mariadb:11.8"', type_="Normal")
+    pulled = dict(event("Pod", "db-0", "Pulled", 'Successfully pulled image "mariadb:11.8"', type_="Normal"),
+                  lastTimestamp="2026-01-01T00:00:20Z")
+    other_pod = dict(pulling, involvedObject={"kind": "Pod", "name": "db-0", "uid": "an-earlier-db-0"})
+    now = rfc3339_timestamp("2026-01-01T00:01:10Z")
+    assert pod_working(pod_state(obj), [pulling], now) == "pod db-0 is pulling image mariadb:11.8 (for 60s)"
+    assert pod_working(pod_state(obj), [pulling, pulled], now) is None
+    assert pod_working(pod_state(obj), [other_pod], now) is None
+    assert pod_working(pod_state(obj), [], now) is None
+
+
+def test_advance_keeps_the_furthest_step_so_a_crash_loop_is_no_progress():
+    running = advance(None, pod_state(_starting_pod(started=True)))
+    crashed = advance(running, pod_state(_starting_pod(restarts=1, ran=2, state={"waiting": {"reason": "CrashLoopBackOff"}})))
+    assert crashed["reached"] == running["reached"]
+    probe_killed = advance(running, pod_state(_starting_pod(restarts=1, ran=300)))
+    assert probe_killed["reached"] != running["reached"]  # a restart the startup probe caused
+    other_uid = pod_state(_starting_pod())
+    other_uid["uid"] = "uid-new"
+    assert advance(running, other_uid)["reached"][(False, "mysql")] == (True, False, False, 0)
