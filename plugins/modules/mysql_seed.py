@@ -16,8 +16,8 @@ description:
     cover is refused with a message naming the missing GTIDs, before anything changes.
   - O(action=clone) (MySQL) replaces the member's data with the donor's through the CLONE plugin
     (C(CLONE INSTANCE FROM)), waits until the member restarted on the copy (its pod's restart policy starts it
-    again) and returns its GTID position. It refuses a member that holds a transaction the donor never had:
-    a copy never deletes the only copy of anything. Both servers need the clone plugin loaded
+    again) and returns its GTID position. It refuses a member that holds a transaction the donor never had -
+    so a copy never deletes the only copy of anything. Both servers need the clone plugin loaded
     (C(plugin_load_add = mysql_clone.so)); O(login_user) must exist on the donor with C(BACKUP_ADMIN).
   - MariaDB has no server-side clone; the C(statefuldb.k8s.mysql_cluster) role copies MariaDB members with
     C(mariadb-backup) through the pods and uses this module's O(action=plan).
@@ -128,6 +128,8 @@ queries:
   returned: always
   type: list
   elements: str
+  sample: ["SET GLOBAL clone_valid_donor_list = 'mysql-1.mysql:3306'",
+           "CLONE INSTANCE FROM 'root'@'mysql-1.mysql':3306 IDENTIFIED BY '********'"]
 """
 
 from ansible.module_utils.basic import AnsibleModule

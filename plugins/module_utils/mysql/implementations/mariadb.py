@@ -76,7 +76,10 @@ MARIADB_10_0 = {
     "binary_logs": "SHOW BINARY LOGS",
     "binlog_start": "SELECT BINLOG_GTID_POS(%s, 4) AS position",
     # No server-side clone: the mysql_cluster role copies with mariadb-backup through the pods.
+    "clone_plugin": None,
+    "clone_donor_list": None,
     "clone_instance": None,
+    "clone_status": None,
 }
 
 MARIADB_10_5_1 = dict(

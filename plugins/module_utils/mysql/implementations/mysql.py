@@ -58,7 +58,10 @@ MYSQL_8_0_23 = {
     "auto_position_value": "1",
     # Switchover and failover (promote.py).
     "gtid_position": "SELECT @@GLOBAL.gtid_executed AS position",
-    # Seeding (seed.py): the CLONE plugin copies a donor's data into this server, which then restarts.
+    # Seeding (seed.py): what the source purged is @@gtid_purged (server_variables).
+    "binary_logs": "SHOW BINARY LOGS",
+    "binlog_start": None,
+    # The CLONE plugin copies a donor's data into this server, which then restarts.
     "clone_plugin": "SELECT PLUGIN_STATUS AS status FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'",
     "clone_donor_list": "SET GLOBAL clone_valid_donor_list = %s",
     "clone_instance": "CLONE INSTANCE FROM %s@%s:%s IDENTIFIED BY %s",
