@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+# The seeding test puts a real mariadb-backup copy in place (tests/integration/mysql_cluster/test_init_datadir.py).
+command -v mariadb-backup >/dev/null 2>&1 || need+=(mariadb-backup)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The real kubelet nodes of tools/localkube: one containerd per node, runc, the CNI plugins.

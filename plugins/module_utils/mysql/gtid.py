@@ -122,6 +122,25 @@ def mariadb_transactions(state):
     return sum(domains.values())
 
 
+def mariadb_purged_beyond(position, binlog_start):
+    """What a server at ``position`` would ask for that the source's binary logs no longer hold.
+
+    ``binlog_start`` is the GTID list at the start of the source's oldest binary log
+    (BINLOG_GTID_POS(oldest, 4)): the last GTID per (domain, server) written before it. A replica asks
+    for everything after its last GTID per domain, so it is covered where its sequence in a domain is at
+    least the highest one of that domain written before the oldest log. Returns sorted
+    (domain, server, seq) tuples of the purged GTIDs it would miss (the last one per domain)."""
+    reached = {}
+    for (domain, unused), seq in mariadb_state(position).items():
+        reached[domain] = max(seq, reached.get(domain, -1))
+    last_purged = {}
+    for domain, server, seq in parse_mariadb_gtids(binlog_start):
+        if seq > last_purged.get(domain, (None, -1))[1]:
+            last_purged[domain] = (server, seq)
+    return sorted((domain, server, seq) for domain, (server, seq) in last_purged.items()
+                  if reached.get(domain, -1) < seq)
+
+
 # --- MySQL ------------------------------------------------------------------------------------------
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")

@@ -182,3 +182,53 @@ def test_a_member_initialised_after_bootstrap_starts_read_only_with_a_new_server
     # The next start of the same claim keeps that identity.
     again = init(pod, hostname="db-0")
     assert "data directory exists: server_id %d" % server_id in again.stderr
+
+
+def test_a_prepared_copy_is_put_in_place_and_starts_at_its_gtid_position(pod, tmp_path_factory):
+    """pod_seed.py leaves a prepared mariadb-backup copy in $CLAIM/data.seeded; the next start of the
+    server container puts it in place of the empty data directory and starts it at the copy's GTID
+    position (binlog state and slave position), once: a later restart keeps what it wrote since."""
+    assert shutil.which("mariadb-backup") and shutil.which("mbstream"), "needs Debian's mariadb-backup (make system-deps)"
+    donor = {name: pathlib.Path(tempfile.mkdtemp(prefix="statefuldb-donor-%s-" % name)) for name in ("claim", "run", "login", "conf")}
+    donor.update(cm=pod["cm"], topology=pod["topology"])
+    for path in donor.values():
+        os.chmod(path, 0o755)
+    try:
+        assert init(donor, hostname="db-0").returncode == 0
+        start_config(donor, "db-0")
+        source = Server(donor)
+        source.sql("CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (1), (2), (3)")
+        position = source.sql("SELECT @@gtid_binlog_pos").stdout.strip()
+        seeding = pod["claim"] / "data.seeding"
+        seeding.mkdir()
+        backup = subprocess.run(
+            "mariadb-backup --defaults-file=%s --backup --stream=mbstream --datadir=%s/data | (cd %s && mbstream -x)"
+            % (donor["login"] / "client.cnf", donor["claim"], seeding), shell=True, capture_output=True, text=True,
+            timeout=120, check=False)
+        source.stop()
+        assert "completed OK!" in backup.stderr, backup.stderr[-2000:]
+        subprocess.run(["mariadb-backup", "--prepare", "--target-dir=%s" % seeding], capture_output=True, check=True)
+        subprocess.run(["chown", "-R", "mysql:mysql", str(seeding)], check=True)
+        seeding.rename(pod["claim"] / "data.seeded")
+
+        (pod["topology"] / "primary").write_text("db-0")
+        (pod["topology"] / "bootstrapped").write_text("true")
+        assert init(pod, hostname="db-1").returncode == 0  # a new member: empty, read-only
+        assert (pod["conf"] / "initialised-empty").exists()
+        said, conf = start_config(pod, "db-1")
+        assert "seeded from a copy at GTID position %s" % position in said
+        assert "init_file = %s/seed.sql" % pod["conf"] in conf
+        assert not (pod["conf"] / "initialised-empty").exists(), "it holds the cluster's data now"
+        assert not (pod["claim"] / "data.seeded").exists()
+        member = Server(pod)
+        try:
+            assert member.sql("SELECT COUNT(*) FROM app.t").stdout.strip() == "3"
+            state = member.sql("SELECT @@gtid_binlog_pos, @@gtid_slave_pos").stdout.split()
+            assert state == [position, position]
+        finally:
+            member.stop()
+        _, conf = start_config(pod, "db-1")
+        assert "init_file" not in conf, "the copy's position is applied once, never over later writes"
+    finally:
+        for key in ("claim", "run", "login", "conf"):
+            shutil.rmtree(donor[key], ignore_errors=True)

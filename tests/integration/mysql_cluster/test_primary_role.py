@@ -7,8 +7,9 @@ the writer Service, as an application does, loses no acknowledged row and every 
 new primary; bad targets and a failover of a healthy primary are refused before anything changes;
 then the primary loses its pod and its claim: the new, empty mysql-0 comes back read-only and out
 of the writer Service, the next run refuses to lead with it, and the failover promotes the most
-advanced replica, after which the empty member replicates the whole history. The writer is an
-application account without SUPER / READ ONLY ADMIN, as applications should be.
+advanced replica, after which the empty member replicates the whole history. Last, the primary
+purges its binary logs and a scale-out seeds the new member from a copy of a replica. The writer is
+an application account without SUPER / READ ONLY ADMIN, as applications should be.
 """
 import contextlib
 import hashlib
@@ -275,3 +276,42 @@ def _answers(ip, password):
 
 def _recreated(pod, old_uid):
     return pod if pod is not None and pod.metadata.uid != old_uid and pod.status.pod_ip else None
+
+
+def test_scale_out_after_the_primary_purged_its_binary_logs_seeds_from_a_copy(cluster, playbook):
+    """Issue 19 item 7: the new member's history is no longer in the primary's binary logs; it starts
+    from a physical copy of a healthy replica and then replicates, and its data equals the primary's."""
+    core, ns, password, flavor = cluster["core"], cluster["namespace"], cluster["password"], cluster["flavor"]
+    primary = topology(cluster)["primary"]
+    ips = pod_ips(core, ns)
+    for batch in range(3):
+        sql(ips[primary], password, "INSERT INTO app.rows_acked VALUES %s" % ",".join(
+            "(%d, 'before purge %d')" % (-1000 * (batch + 1) - i, batch) for i in range(200)))
+        sql(ips[primary], password, "FLUSH BINARY LOGS")
+    newest = sql(ips[primary], password, "SHOW BINARY LOGS")[-1][0]
+    sql(ips[primary], password, "PURGE BINARY LOGS TO %s", (newest,))
+    oldest = sql(ips[primary], password, "SHOW BINARY LOGS")[0][0]
+    purged = (sql(ips[primary], password, "SELECT BINLOG_GTID_POS(%s, 4)", (oldest,))[0][0] if flavor == "mariadb"
+              else sql(ips[primary], password, "SELECT @@GLOBAL.gtid_purged")[0][0])
+    assert purged, "the primary purged nothing: the scale-out would not need a copy"
+
+    run = playbook(DEPLOY, extra_vars=dict(cluster["vars"], mysql_cluster_replicas=4))
+    assert_ok(run)
+    rep = report(run)
+    assert list(rep["seeded"]) == ["mysql-3"], rep
+    assert rep["seeded"]["mysql-3"]["method"] == ("mariadb-backup" if flavor == "mariadb" else "clone")
+    assert rep["seeded"]["mysql-3"]["donor"] != primary, "a healthy replica is the donor, not the writer"
+    ips = pod_ips(core, ns)
+    assert replication(ips["mysql-3"], password, flavor) == ("%s.%s" % (primary, NAME), "Yes", "Yes")
+    sql(ips[primary], password, "INSERT INTO app.rows_acked VALUES (-5000, 'after the copy')")
+    wait_until("mysql-3 to replicate a row written after the copy",
+               lambda: -5000 in rows_on(ips["mysql-3"], password))
+    checksum = "CHECKSUM TABLE app.rows_acked"
+    wait_until("mysql-3's CHECKSUM TABLE to equal the primary's",
+               lambda: sql(ips["mysql-3"], password, checksum) == sql(ips[primary], password, checksum))
+    assert sql(ips["mysql-3"], password, "SELECT @@read_only")[0][0] == 1
+
+    again = playbook(DEPLOY, extra_vars=dict(cluster["vars"], mysql_cluster_replicas=4))
+    assert_ok(again)
+    assert report(again)["seeded"] == {}
+    assert again.stats["changed"] == 0, [r["_task"] for r in again.results if r.get("changed")]

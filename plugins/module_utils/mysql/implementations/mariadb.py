@@ -72,6 +72,14 @@ MARIADB_10_0 = {
     "reset_replica": "RESET SLAVE ALL",
     # A former primary becoming a replica: MASTER_USE_GTID=slave_pos must start after its own writes.
     "adopt_own_position": "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
+    # Seeding (seed.py): the GTID list at the start of the oldest binary log is what was purged.
+    "binary_logs": "SHOW BINARY LOGS",
+    "binlog_start": "SELECT BINLOG_GTID_POS(%s, 4) AS position",
+    # No server-side clone: the mysql_cluster role copies with mariadb-backup through the pods.
+    "clone_plugin": None,
+    "clone_donor_list": None,
+    "clone_instance": None,
+    "clone_status": None,
 }
 
 MARIADB_10_5_1 = dict(

@@ -58,6 +58,15 @@ MYSQL_8_0_23 = {
     "auto_position_value": "1",
     # Switchover and failover (promote.py).
     "gtid_position": "SELECT @@GLOBAL.gtid_executed AS position",
+    # Seeding (seed.py): what the source purged is @@gtid_purged (server_variables).
+    "binary_logs": "SHOW BINARY LOGS",
+    "binlog_start": None,
+    # The CLONE plugin copies a donor's data into this server, which then restarts.
+    "clone_plugin": "SELECT PLUGIN_STATUS AS status FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'",
+    "clone_donor_list": "SET GLOBAL clone_valid_donor_list = %s",
+    "clone_instance": "CLONE INSTANCE FROM %s@%s:%s IDENTIFIED BY %s",
+    "clone_status": ("SELECT STATE AS state, ERROR_NO AS error_no, ERROR_MESSAGE AS error_message"
+                     " FROM performance_schema.clone_status"),
     # super_read_only=ON also sets read_only=ON and stops SUPER / CONNECTION_ADMIN accounts too.
     "read_only_on": ("SET GLOBAL super_read_only = ON",),
     "read_only_off": ("SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF"),
