@@ -295,7 +295,8 @@ def test_scale_out_after_the_primary_purged_its_binary_logs_seeds_from_a_copy(cl
               else sql(ips[primary], password, "SELECT @@GLOBAL.gtid_purged")[0][0])
     assert purged, "the primary purged nothing: the scale-out would not need a copy"
 
-    run = playbook(DEPLOY, extra_vars=dict(cluster["vars"], mysql_cluster_replicas=4))
+    cluster["vars"]["mysql_cluster_replicas"] = 4  # the steps after this one run on four members
+    run = playbook(DEPLOY, extra_vars=cluster["vars"])
     assert_ok(run)
     rep = report(run)
     assert list(rep["seeded"]) == ["mysql-3"], rep
@@ -311,7 +312,66 @@ def test_scale_out_after_the_primary_purged_its_binary_logs_seeds_from_a_copy(cl
                lambda: sql(ips["mysql-3"], password, checksum) == sql(ips[primary], password, checksum))
     assert sql(ips["mysql-3"], password, "SELECT @@read_only")[0][0] == 1
 
-    again = playbook(DEPLOY, extra_vars=dict(cluster["vars"], mysql_cluster_replicas=4))
+    again = playbook(DEPLOY, extra_vars=cluster["vars"])
     assert_ok(again)
     assert report(again)["seeded"] == {}
     assert again.stats["changed"] == 0, [r["_task"] for r in again.results if r.get("changed")]
+
+
+def test_an_old_primary_holding_a_transaction_the_new_one_lacks_is_fenced_then_reseeded(cluster, playbook):
+    """Issue 19 items 4 and 8: after a forced failover the old primary holds a write no replica got. It
+    stays read-only and outside every Service with its data untouched, the run names the transaction and
+    the ways out; re-seeding it (MariaDB) keeps that data aside on its claim and makes it a replica."""
+    core, ns, password, flavor = cluster["core"], cluster["namespace"], cluster["password"], cluster["flavor"]
+    old = topology(cluster)["primary"]
+    ips = pod_ips(core, ns)
+    replicas = sorted(n for n in ips if n != old)
+    for name in replicas:
+        sql(ips[name], password, "STOP SLAVE IO_THREAD" if flavor == "mariadb" else "STOP REPLICA IO_THREAD")
+    # Semi-sync waits mysql_cluster_semi_sync_timeout for an acknowledgement, then commits alone.
+    sql(ips[old], password, "INSERT INTO app.rows_acked VALUES (-7000, 'only on the old primary')")
+    # Read-only, as it comes back after a restart; the DBA forces the failover knowing it may lose that write.
+    sql(ips[old], password, "SET GLOBAL read_only = ON" if flavor == "mariadb" else "SET GLOBAL super_read_only = ON")
+
+    run = playbook(FAILOVER, extra_vars=dict(cluster["vars"], force=True))
+    assert run.rc != 0
+    message = failure_message(run)
+    assert "%s holds transactions" % old in message and "Fenced" in message, message
+    assert "mysql_cluster_reseed=[%s]" % old in message, message
+    new = topology(cluster)["primary"]
+    assert new != old
+    assert pods(core, ns)[old].metadata.labels["statefuldb.io/role"] == "fenced"
+    wait_until("the writer Service to select %s" % new, lambda: service_ips(cluster, "mysql-primary") == [ips[new]])
+    wait_until("the reader Service to leave %s out" % old, lambda: sorted(service_ips(cluster, "mysql-replicas")) ==
+               sorted(ips[n] for n in replicas if n != new))
+    assert -7000 in rows_on(ips[old], password), "the fenced member's data is untouched"
+    assert sql(ips[old], password, "SELECT @@read_only")[0][0] == 1
+    for name in replicas:
+        if name != new:
+            wait_until("%s to replicate from %s" % (name, new), lambda: replication(ips[name], password, flavor) ==
+                       ("%s.%s" % (new, NAME), "Yes", "Yes"))
+
+    reseed = playbook(DEPLOY, extra_vars=dict(cluster["vars"], mysql_cluster_reseed=[old]))
+    if flavor == "mysql":
+        assert reseed.rc != 0
+        assert "clone would replace them" in failure_message(reseed)
+        assert -7000 in rows_on(ips[old], password)
+        return
+    assert_ok(reseed)
+    assert report(reseed)["seeded"][old]["method"] == "mariadb-backup"
+    ips = pod_ips(core, ns)
+    assert -7000 not in rows_on(ips[old], password)
+    assert replication(ips[old], password, flavor) == ("%s.%s" % (new, NAME), "Yes", "Yes")
+    checksum = "CHECKSUM TABLE app.rows_acked"
+    wait_until("%s's CHECKSUM TABLE to equal the primary's" % old,
+               lambda: sql(ips[old], password, checksum) == sql(ips[new], password, checksum))
+    wait_until("the reader Service to select %s again" % old, lambda: ips[old] in service_ips(cluster, "mysql-replicas"))
+    kept = _exec(core, ns, old, "ls -d /var/lib/mysql/data.before-seed-*")
+    assert kept.strip(), "the data it held before the re-seed is kept on its claim"
+
+
+def _exec(core, namespace, pod, script):
+    from kubernetes.stream import stream
+
+    return stream(core.connect_get_namespaced_pod_exec, pod, namespace, container="mysql",
+                  command=["sh", "-c", script], stderr=True, stdin=False, stdout=True, tty=False)
