@@ -121,7 +121,7 @@ def check(core, state_path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("record", "check"))
     parser.add_argument("state", help="JSON file: written by record, read by check")
     parser.add_argument("--kubeconfig", default=KUBECONFIG)

@@ -227,7 +227,7 @@ def test_a_prepared_copy_is_put_in_place_and_starts_at_its_gtid_position(pod, tm
             assert state == [position, position]
         finally:
             member.stop()
-        _, conf = start_config(pod, "db-1")
+        conf = start_config(pod, "db-1")[1]
         assert "init_file" not in conf, "the copy's position is applied once, never over later writes"
     finally:
         for key in ("claim", "run", "login", "conf"):
