@@ -21,8 +21,9 @@ options:
     type: int
   login_user:
     description:
-      - Account to log in with. It needs the privileges to read replica status, manage
-        replication and, for O(role=primary), create users and grant privileges.
+      - Account to log in with. It needs the privileges to read replica status and manage
+        replication; M(statefuldb.k8s.mysql_replication) with C(role=primary) also creates users and
+        grants privileges, M(statefuldb.k8s.mysql_seed) with C(action=clone) runs C(CLONE INSTANCE).
       - When not set, the C(user) of O(config_file) is used, else V(root).
     type: str
   login_password:

@@ -70,8 +70,8 @@ def plan(member, flavor, source, mode, member_address, source_address):
             "replicate from it (error 1236). Seed it from a copy of a healthy member: mode=auto or mode=clone "
             "(mysql_cluster_seed in the role)." % (member_address, missing, source_address), **result)
     if missing:
-        return dict(result, method="clone", reason="the source's binary logs no longer hold %s, which this member "
-                                                    "lacks" % missing)
+        reason = "the source's binary logs no longer hold %s, which this member lacks" % missing
+        return dict(result, method="clone", reason=reason)
     if mode == "clone" and not held:
         return dict(result, method="clone", reason="the member holds no data and mode=clone")
     if mode == "binlog":
@@ -145,7 +145,7 @@ def wait_cloned(reconnect, flavor, timeout, member_address, clock=time.monotonic
     except Exception as exc:  # a link lost while reading, or still not completed at the deadline
         last = exc
     raise MySQLReplicationError("The member at %s did not come back on the cloned data within wait_timeout=%ss "
-                                    "(last: %s). Look at its pod's log." % (member_address, timeout, last))
+                                "(last: %s). Look at its pod's log." % (member_address, timeout, last))
 
 
 class _NotYet(Exception):

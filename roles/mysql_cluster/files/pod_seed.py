@@ -60,9 +60,9 @@ def run(core, namespace, pod, script, stdin=None, timeout=600):
     ws.close()
     if timed_out or code != 0:
         tail = "".join(err).strip().splitlines()[-5:]
-        raise SeedError("%s in %s %s (exit %s): %s" % (script.split(";")[0][:80], pod,
-                                                        "timed out" if timed_out else "failed", code,
-                                                        " | ".join(tail) or "no output"))
+        what = script.split(";")[0][:80]
+        raise SeedError("%s in %s %s (exit %s): %s" % (what, pod, "timed out" if timed_out else "failed", code,
+                                                       " | ".join(tail) or "no output"))
     return "".join(out)
 
 
