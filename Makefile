@@ -59,14 +59,25 @@ cluster-reset:
 cluster-status:
 	$(LOCALKUBE) status
 
-# Coverage of plugins/module_utils is reported with the unit tests (the TOTAL line); under 90 % fails.
-UNIT_COVERAGE := --cov=ansible_collections.statefuldb.k8s.plugins.module_utils --cov-report=term:skip-covered --cov-fail-under=90
+# Coverage of plugins/module_utils is reported with the unit tests (the TOTAL line); the threshold
+# that fails the gate is .coveragerc's fail_under.
+UNIT_COVERAGE := --cov=ansible_collections.statefuldb.k8s.plugins.module_utils --cov-report=term:skip-covered
 
 test-unit: venv
 	bash tools/pytest-gate.sh $(UNIT_COVERAGE) tests/unit
 
 test-integration: venv cluster
 	bash tools/pytest-gate.sh tests/integration
+
+# The gates of tools/test-all.sh that need no cluster, one target each (same commands).
+sanity:
+	bash tools/sanity.sh
+
+lint: venv
+	bash tools/lint.sh
+
+build-check: venv galaxy-venv
+	bash tools/build-check.sh
 
 # One venv per ansible-core minor of the matrix, and one for galaxy-importer; each is rebuilt only
 # when its requirement files change (tools/venv-for.sh keeps their hash), so a clean clone builds

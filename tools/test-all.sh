@@ -5,8 +5,9 @@ set -u
 cd "$(git rev-parse --show-toplevel)" || exit 1
 export PY=${PY:-.venv/bin/python}
 passed=() failed=()
-# Coverage of plugins/module_utils, reported with the unit gate (the TOTAL line); under 90 % fails it.
-UNIT_COVERAGE=(--cov=ansible_collections.statefuldb.k8s.plugins.module_utils --cov-report=term:skip-covered --cov-fail-under=90)
+# Coverage of plugins/module_utils, reported with the unit gate (the TOTAL line); the threshold that
+# fails it is .coveragerc's fail_under (the one place it is written).
+UNIT_COVERAGE=(--cov=ansible_collections.statefuldb.k8s.plugins.module_utils --cov-report=term:skip-covered)
 
 gate() {
   local name=$1; shift
