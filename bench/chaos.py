@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 sys.path.insert(0, HERE)
 
 import faultproxy  # noqa: E402
+import results_io  # noqa: E402
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient, K8sError  # noqa: E402
 
 KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
@@ -316,10 +317,9 @@ def table(summary):
 
 def save(args, summary, details):
     os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-    with open(args.results, "w") as f:
-        json.dump({"runs": args.runs, "seed": args.seed, "nodes": args.nodes,
-                   "via": "ansible-playbook" if args.ansible else "module",
-                   "summary": summary, "details": details}, f, indent=1)
+    results_io.save(args.results, {"runs": args.runs, "seed": args.seed, "nodes": args.nodes,
+                                   "via": "ansible-playbook" if args.ansible else "module",
+                                   "summary": summary}, details)
 
 
 def main(argv=None):
@@ -342,8 +342,7 @@ def main(argv=None):
     parser.add_argument("--table-from", metavar="RESULTS_JSON", help="only print the table of an earlier run")
     args = parser.parse_args(argv)
     if args.table_from:
-        with open(args.table_from) as f:
-            print(table(summarize(json.load(f))))
+        print(table(summarize(results_io.load(args.table_from))))
         return 0
     scenarios = [s for s in SCENARIOS if (not args.only or s.name in args.only) and (s.quick or not args.quick)
                  and not args.restarts_only]

@@ -41,6 +41,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "fakes"))
 
 import chaos  # noqa: E402  (module runs, percentile, table and Retry-After check are shared)
+import results_io  # noqa: E402
 from cloudsql_api import FakeCloudSql  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
@@ -292,12 +293,11 @@ def table(summary):
 
 def save(path, args, summary, details, seconds):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"runs": args.runs, "seed": args.seed, "via": "module", "seconds": round(seconds, 1),
-                   "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-                   "machine": "%s, %d CPUs, Python %s" % (platform.platform(), os.cpu_count() or 0,
-                                                          platform.python_version()),
-                   "summary": summary, "details": details}, f, indent=1)
+    results_io.save(path, {"runs": args.runs, "seed": args.seed, "via": "module", "seconds": round(seconds, 1),
+                           "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+                           "machine": "%s, %d CPUs, Python %s" % (platform.platform(), os.cpu_count() or 0,
+                                                                  platform.python_version()),
+                           "summary": summary}, details)
 
 
 def main(argv=None):

@@ -54,6 +54,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration", "mysql_cluster"))
 import pymysql  # noqa: E402
 
 import chaos  # noqa: E402  (the table and percentile of `make chaos`)
+import results_io  # noqa: E402
 
 
 def _integration_conftest():
@@ -75,7 +76,7 @@ from mysql_cluster_helpers import FLAVORS, NAME, STATUS, pod_ips, pods, pvc_uids
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")
 SCALE = os.path.join(REPO, "playbooks", "mysql_cluster_scale.yml")
 RESULTS = os.path.join(HERE, "results", "chaos-data.json")
-HISTORIES = os.path.join(HERE, "results")
+HISTORIES = results_io.RUNS_DIR  # the raw JSON-lines histories: not committed
 DATABASE, TABLE = "chaosdata", "chaosdata.numbered"
 WRITER_RATE = 5  # rows a second: enough to hit every phase, little load on 2 shared cores
 WRITER_MAX_ROWS = 20000  # the bound, whatever happens
@@ -609,8 +610,7 @@ def main(argv=None):
 
 def save(args, summary, details):
     os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-    with open(args.results, "w") as f:
-        json.dump({"runs": args.runs, "flavor": args.flavor, "summary": summary, "details": details}, f, indent=1)
+    results_io.save(args.results, {"runs": args.runs, "flavor": args.flavor, "summary": summary}, details)
 
 
 if __name__ == "__main__":

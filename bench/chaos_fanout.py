@@ -45,6 +45,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools", "localkube"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration", "mysql_cluster"))
 
+import results_io  # noqa: E402
 import write_audit  # noqa: E402
 from chaos import KUBECONFIG, REPO, K8sClient, K8sError, matches_definition, percentile, sts_definition, table  # noqa: E402
 from localkube import KWOK_NAMESPACE_ANNOTATIONS  # noqa: E402
@@ -343,8 +344,7 @@ def delete_namespaces(direct, names, timeout=300):
 
 def save(path, summary, details):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"summary": summary, "details": details}, f, indent=1, default=str)
+    results_io.save(path, {"summary": summary}, details, default=str)
 
 
 def main(argv=None):

@@ -14,7 +14,6 @@ read on every replica (replication running). A run that breaks any of these coun
 Usage: .venv/bin/python bench/chaos_role.py [--runs N] [--only SCENARIO ...] [--results FILE]
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, HERE)
 
 import faultproxy  # noqa: E402
 from chaos import percentile, table  # noqa: E402
+import results_io  # noqa: E402
 from conftest import run_playbook  # noqa: E402  (the tests' real ansible-playbook runner)
 from mysql_cluster_helpers import changed_tasks, pod_ips, pods, root_password, sql, wait_rows  # noqa: E402
 
@@ -162,8 +162,7 @@ def main(argv=None):
     finally:
         chaos.close()
         os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-        with open(args.results, "w") as f:
-            json.dump({"runs": args.runs, "seed": args.seed, "summary": summary, "details": details}, f, indent=1)
+        results_io.save(args.results, {"runs": args.runs, "seed": args.seed, "summary": summary}, details)
     print()
     print(table(summary))
     print("\n%d scenarios x %d runs in %.0f s" % (len(summary), args.runs, time.monotonic() - started))
