@@ -29,9 +29,9 @@ gate integration bash tools/pytest-gate.sh tests/integration
 gate ansible-core-matrix bash tools/core-matrix.sh
 gate molecule bash tools/molecule-all.sh
 # Every API fault of tools/faultproxy.py, 3 runs each, against the statefulset module (< 3 min).
-gate chaos-quick "$PY" bench/chaos.py --quick --runs 3 --results tests/output/chaos-quick.json
+gate chaos-quick "$PY" -m bench.chaos --quick --runs 3 --results tests/output/chaos-quick.json
 # The Cloud SQL modules under 429/503/412 races/lost answers/operation errors, against the fake, 3 runs each (< 1 min).
-gate chaos-cloudsql-quick "$PY" bench/chaos_cloudsql.py --quick --runs 3 --results tests/output/chaos-cloudsql-quick.json
+gate chaos-cloudsql-quick "$PY" -m bench.chaos_cloudsql --quick --runs 3 --results tests/output/chaos-cloudsql-quick.json
 
 echo
 echo "gates passed: ${passed[*]:-none}"

@@ -4,18 +4,16 @@ tests) and a namespace with the README's RBAC (awx/rbac.yml) and a TokenRequest 
 
 import importlib.util
 import os
-import sys
 import tempfile
 import uuid
 
 import pytest
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+from statefuldb_dev import REPO
+from statefuldb_dev.cluster_answers import api_client_or_fail
+
 KUBECONFIG = os.environ.get("STATEFULDB_AWX_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
-sys.path.insert(0, os.path.join(REPO, "tests"))
-from cluster_answers import api_client_or_fail  # noqa: E402
 
 
 def _load(name, path):

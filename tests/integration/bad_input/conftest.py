@@ -25,6 +25,8 @@ import uuid
 import pytest
 import yaml
 
+from statefuldb_dev import playbook
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.dirname(HERE)
 REPO = os.path.dirname(os.path.dirname(INTEGRATION))
@@ -38,7 +40,6 @@ def _load(name, path):
     return module
 
 
-_shared = _load("statefuldb_bad_input_shared", os.path.join(INTEGRATION, "conftest.py"))
 _cloudsql = _load("statefuldb_bad_input_cloudsql", os.path.join(INTEGRATION, "cloudsql", "conftest.py"))
 _mysql = _load("statefuldb_bad_input_mysql", os.path.join(INTEGRATION, "mysql", "conftest.py"))
 
@@ -64,7 +65,7 @@ CLUSTER_KUBECONFIGS = [os.path.join(REPO, ".localkube", "kubeconfig")]
 
 
 def run_playbook(tasks, **kwargs):
-    return _shared.run_playbook(tasks, **kwargs)
+    return playbook.run_playbook(tasks, **kwargs)
 
 
 def cluster_kubeconfig():

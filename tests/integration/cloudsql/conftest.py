@@ -6,7 +6,6 @@ Needs /usr/sbin/mariadbd and mariadb-install-db (Debian mariadb-server) for the 
 """
 
 import datetime
-import importlib.util
 import json
 import os
 import shutil
@@ -23,31 +22,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from statefuldb_dev import playbook
+from statefuldb_dev.cloudsql_api import FakeCloudSql
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TESTS, "fakes"))
-# Test modules import cloudsql_support; works with pytest's prepend and importlib import modes.
+# Test modules import cloudsql_support; works with pytest's prepend and importlib import modes, and
+# when tests/awx and tests/integration/bad_input load this file for its fixtures.
 sys.path.insert(0, HERE)
 
-from cloudsql_api import FakeCloudSql  # noqa: E402
-
-
-def _load_shared_conftest():
-    spec = importlib.util.spec_from_file_location("statefuldb_integration_shared",
-                                                  os.path.join(TESTS, "integration", "conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _load_shared_conftest()
 from cloudsql_support import PROJECT  # noqa: E402
 
 
 @pytest.fixture
 def run_playbook():
-    """A real ansible-playbook run without a cluster (see tests/integration/conftest.py)."""
-    return _shared.run_playbook
+    """A real ansible-playbook run without a cluster (statefuldb_dev.playbook)."""
+    return playbook.run_playbook
 
 
 # ---- TLS material ---------------------------------------------------------------------------

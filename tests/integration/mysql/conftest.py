@@ -4,7 +4,6 @@ Each server is a real `mariadbd` (Debian's mariadb-server, see tools/system-deps
 datadir under pytest's tmp_path, listening on 127.0.0.1 at a free port, with a root password,
 its own server_id, binary log and GTIDs. The system service is never used or touched.
 """
-import importlib.util
 import os
 import random
 import shutil
@@ -17,19 +16,7 @@ import time
 import pymysql
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _load_shared_conftest():
-    """tests/integration/conftest.py under another module name (both files are 'conftest')."""
-    spec = importlib.util.spec_from_file_location("statefuldb_integration_shared_mysql",
-                                                  os.path.join(os.path.dirname(HERE), "conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _load_shared_conftest()
+from statefuldb_dev.playbook import run_playbook
 
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
@@ -210,7 +197,7 @@ def mariadb():
 @pytest.fixture
 def run_playbook():
     """A real ansible-playbook run without a cluster (see tests/integration/conftest.py)."""
-    return _shared.run_playbook
+    return run_playbook
 
 
 @pytest.fixture
