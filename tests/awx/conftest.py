@@ -1,8 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures for the AWX-style jobs: the Cloud SQL Admin API fake (from the Cloud SQL integration
+"""Fixtures for the AWX-style jobs: the Cloud SQL Admin API fake (statefuldb_dev.cloudsql_fixtures, shared with the Cloud SQL integration
 tests) and a namespace with the README's RBAC (awx/rbac.yml) and a TokenRequest token for it."""
 
-import importlib.util
 import os
 import tempfile
 import uuid
@@ -11,22 +10,10 @@ import pytest
 import yaml
 
 from statefuldb_dev import REPO
+from statefuldb_dev.cloudsql_fixtures import fake_api, service_account, tls_material  # noqa: F401  (fixtures)
 from statefuldb_dev.cluster_answers import api_client_or_fail
 
 KUBECONFIG = os.environ.get("STATEFULDB_AWX_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_cloudsql = _load("statefuldb_awx_cloudsql_fixtures", os.path.join(REPO, "tests", "integration", "cloudsql", "conftest.py"))
-fake_api = _cloudsql.fake_api
-service_account = _cloudsql.service_account
-tls_material = _cloudsql.tls_material
 
 
 @pytest.fixture(autouse=True)
