@@ -9,10 +9,13 @@ import uuid
 import pytest
 import yaml
 
-from statefuldb_dev import REPO
-from statefuldb_dev.cloudsql_fixtures import fake_api, service_account, tls_material  # noqa: F401  (fixtures)
+from statefuldb_dev import REPO, cloudsql_fixtures
 from statefuldb_dev.cluster_answers import api_client_or_fail
 
+# The Cloud SQL fixtures, under their own names (pytest finds a fixture by its name in conftest.py).
+fake_api = cloudsql_fixtures.fake_api
+service_account = cloudsql_fixtures.service_account
+tls_material = cloudsql_fixtures.tls_material
 KUBECONFIG = os.environ.get("STATEFULDB_AWX_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
 
 

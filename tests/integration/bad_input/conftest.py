@@ -24,11 +24,14 @@ import uuid
 import pytest
 import yaml
 
-from statefuldb_dev import REPO, playbook
-# The Cloud SQL fixtures, under their own names.
-from statefuldb_dev.cloudsql_fixtures import fake_api, service_account, tls_material  # noqa: F401  (fixtures)
+from statefuldb_dev import REPO, cloudsql_fixtures, playbook
 from statefuldb_dev.cloudsql_support import PROJECT
 from statefuldb_dev.mariadb import MARIADBD, MariaDBServer
+
+# The Cloud SQL fixtures, under their own names (pytest finds a fixture by its name in conftest.py).
+tls_material = cloudsql_fixtures.tls_material
+fake_api = cloudsql_fixtures.fake_api
+service_account = cloudsql_fixtures.service_account
 
 # The test modules import this file as ``conftest`` (its helpers): its folder goes first on sys.path,
 # since several folders have a conftest.py.

@@ -16,10 +16,14 @@ import uuid
 
 import pytest
 
-from statefuldb_dev import playbook
-# The fixtures tests/awx and tests/integration/bad_input share with these tests.
-from statefuldb_dev.cloudsql_fixtures import fake_api, service_account, tls_material  # noqa: F401
+from statefuldb_dev import cloudsql_fixtures, playbook
 from statefuldb_dev.cloudsql_support import PROJECT
+
+# The fixtures tests/awx and tests/integration/bad_input share with these tests, under their own
+# names (pytest finds a fixture by its name in conftest.py).
+tls_material = cloudsql_fixtures.tls_material
+fake_api = cloudsql_fixtures.fake_api
+service_account = cloudsql_fixtures.service_account
 
 
 @pytest.fixture

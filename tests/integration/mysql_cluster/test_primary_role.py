@@ -20,7 +20,7 @@ import pymysql
 import pytest
 
 from statefuldb_dev.mysql_cluster import (FLAVORS, NAME, STATUS, assert_ok, delete_namespace, failure_message,
-                                   make_namespace, pod_ips, pods, report, root_password, sql)
+                                          make_namespace, pod_ips, pods, report, root_password, sql)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")
