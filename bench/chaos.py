@@ -20,7 +20,7 @@ the watch never matters, so those scenarios run real containers (the preloaded t
 The module is run directly (python -m ...statefulset '<args json>'), as Ansible runs it on the
 target, without the playbook start-up cost; ``--ansible`` runs the same task through ansible-playbook.
 
-Usage: .venv/bin/python bench/chaos.py [--runs N] [--quick] [--only SCENARIO ...]
+Usage: .venv/bin/python -m bench.chaos [--runs N] [--quick] [--only SCENARIO ...]
        CHAOS_RUNS=3 make chaos       (exit 1 if any scenario misses its success criterion)
 Component restarts (--restarts) stop and start control-plane processes: see bench/chaos_restarts.py
 (--only takes their titles too, --restart-runs N). The fan-out run is bench/chaos_fanout.py.
@@ -38,11 +38,13 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+# tests/unit loads this file too (ansible-test's copy has no statefuldb_dev): the collection and
+# tools/faultproxy.py are put on sys.path here, not through the harness.
 sys.path.insert(0, os.path.join(REPO, ".collections"))
 sys.path.insert(0, os.path.join(REPO, "tools"))
-sys.path.insert(0, HERE)
 
 import faultproxy  # noqa: E402
+from bench import results_io  # noqa: E402
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient, K8sError  # noqa: E402
 
 KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
@@ -316,10 +318,9 @@ def table(summary):
 
 def save(args, summary, details):
     os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-    with open(args.results, "w") as f:
-        json.dump({"runs": args.runs, "seed": args.seed, "nodes": args.nodes,
-                   "via": "ansible-playbook" if args.ansible else "module",
-                   "summary": summary, "details": details}, f, indent=1)
+    results_io.save(args.results, {"runs": args.runs, "seed": args.seed, "nodes": args.nodes,
+                                   "via": "ansible-playbook" if args.ansible else "module",
+                                   "summary": summary}, details)
 
 
 def main(argv=None):
@@ -342,8 +343,7 @@ def main(argv=None):
     parser.add_argument("--table-from", metavar="RESULTS_JSON", help="only print the table of an earlier run")
     args = parser.parse_args(argv)
     if args.table_from:
-        with open(args.table_from) as f:
-            print(table(summarize(json.load(f))))
+        print(table(summarize(results_io.load(args.table_from))))
         return 0
     scenarios = [s for s in SCENARIOS if (not args.only or s.name in args.only) and (s.quick or not args.quick)
                  and not args.restarts_only]
@@ -351,7 +351,7 @@ def main(argv=None):
         for s in scenarios:
             print("%-20s %-40s %s" % (s.name, " ".join(s.rules), s.criterion()))
         if args.restarts or args.restarts_only:
-            import chaos_restarts
+            from bench import chaos_restarts
 
             for title, component, dummy, dummy2, dummy3 in chaos_restarts.SCENARIOS:
                 print("%-36s (restart %s)" % (title, component))
@@ -378,7 +378,7 @@ def main(argv=None):
                     print("    run %d FAILED its criterion: %s" % (o["run"], json.dumps(o)), flush=True)
             save(args, summary, details)
         if args.restarts or args.restarts_only:
-            import chaos_restarts
+            from bench import chaos_restarts
 
             restarts = chaos_restarts.Restarts(chaos, KUBECONFIG, log_path=args.restarts_log)
             for title, component, trigger, kill, pause in chaos_restarts.SCENARIOS:

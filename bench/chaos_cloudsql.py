@@ -1,6 +1,6 @@
 """`make chaos-cloudsql`: the Cloud SQL modules against the Admin API fake under faults, N times per scenario.
 
-No cluster: tests/fakes/cloudsql_api.py serves the Cloud SQL Admin API and the OAuth token endpoint
+No cluster: statefuldb_dev/cloudsql_api.py serves the Cloud SQL Admin API and the OAuth token endpoint
 on loopback, a generated service-account key signs the token requests, and each run drives the real
 module (python -m ...cloudsql_access '<args json>', as Ansible runs it on the target) against a fresh
 instance that already has two authorized networks. The fake injects, per scenario (seeded by the
@@ -19,7 +19,7 @@ network lost (every pre-existing network, every network a successful run added a
 the other writer added is there), no duplicate entries, no request re-sent sooner than the
 Retry-After it was told (from the fake's request log), and the fault really fired.
 
-Usage: .venv/bin/python bench/chaos_cloudsql.py [--runs N] [--quick] [--only SCENARIO ...]
+Usage: .venv/bin/python -m bench.chaos_cloudsql [--runs N] [--quick] [--only SCENARIO ...]
        make chaos-cloudsql CHAOS_RUNS=3      (exit 1 if any scenario misses its criterion)
 """
 import argparse
@@ -35,15 +35,15 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bench import chaos  # module runs, percentile, table and Retry-After check are shared
+from bench import results_io
+from statefuldb_dev.cloudsql_api import FakeCloudSql
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "fakes"))
-
-import chaos  # noqa: E402  (module runs, percentile, table and Retry-After check are shared)
-from cloudsql_api import FakeCloudSql  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 PROJECT = "chaos-project"
 RESULTS = os.path.join(HERE, "results", "chaos_cloudsql.json")
@@ -292,12 +292,11 @@ def table(summary):
 
 def save(path, args, summary, details, seconds):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"runs": args.runs, "seed": args.seed, "via": "module", "seconds": round(seconds, 1),
-                   "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-                   "machine": "%s, %d CPUs, Python %s" % (platform.platform(), os.cpu_count() or 0,
-                                                          platform.python_version()),
-                   "summary": summary, "details": details}, f, indent=1)
+    results_io.save(path, {"runs": args.runs, "seed": args.seed, "via": "module", "seconds": round(seconds, 1),
+                           "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+                           "machine": "%s, %d CPUs, Python %s" % (platform.platform(), os.cpu_count() or 0,
+                                                                  platform.python_version()),
+                           "summary": summary}, details)
 
 
 def main(argv=None):
@@ -342,7 +341,7 @@ def main(argv=None):
     seconds = time.monotonic() - started
     print()
     print(table(summary))
-    print("\n%d scenarios x %d runs (module run directly, against tests/fakes/cloudsql_api.py) in %.0f s" % (
+    print("\n%d scenarios x %d runs (module run directly, against statefuldb_dev/cloudsql_api.py) in %.0f s" % (
         len(summary), args.runs, seconds))
     save(args.results, args, summary, details, seconds)
     return 0 if all(r["succeeded"] == r["runs"] for r in summary) else 1

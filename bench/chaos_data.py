@@ -26,14 +26,13 @@ missing on any member is a lost row), each replica identical to the primary (cou
 the ordered rows) and replicating (IO and SQL threads running). p50/p95 are the wall time of a
 whole run (role runs, faults, checks).
 
-Usage: .venv/bin/python bench/chaos_data.py [--runs N] [--flavor mariadb-11.8] [--only SCENARIO ...]
+Usage: .venv/bin/python -m bench.chaos_data [--runs N] [--flavor mariadb-11.8] [--only SCENARIO ...]
        make chaos-data                  (CHAOS_DATA_RUNS=N, exit 1 if any run misses its criterion)
 """
 import argparse
 import concurrent.futures
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import signal
@@ -46,36 +45,24 @@ import traceback
 import uuid
 import zlib
 
+import pymysql
+
+from bench import chaos  # the table and percentile of `make chaos`
+from bench import results_io
+from statefuldb_dev import KUBECONFIG, REPO
+from statefuldb_dev.mysql_cluster import FLAVORS, NAME, STATUS, pod_ips, pods, pvc_uids, root_password
+# ansible-playbook exactly as the integration tests run it; localkube for the real nodes' layout and
+# the pid files of their containerds.
+from statefuldb_dev.playbook import run_playbook
+from statefuldb_dev.scripts import localkube as _localkube
+
+localkube = _localkube()
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration", "mysql_cluster"))
-
-import pymysql  # noqa: E402
-
-import chaos  # noqa: E402  (the table and percentile of `make chaos`)
-
-
-def _integration_conftest():
-    """tests/integration/conftest.py under its own name (several folders have a module called conftest)."""
-    spec = importlib.util.spec_from_file_location("integration_conftest",
-                                                  os.path.join(REPO, "tests", "integration", "conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# ansible-playbook exactly as the integration tests run it; localkube (put on sys.path by it) for
-# the real nodes' layout and the pid files of their containerds.
-_CONFTEST = _integration_conftest()
-run_playbook, KUBECONFIG = _CONFTEST.run_playbook, _CONFTEST.KUBECONFIG
-import localkube  # noqa: E402
-from mysql_cluster_helpers import FLAVORS, NAME, STATUS, pod_ips, pods, pvc_uids, root_password  # noqa: E402
 
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")
 SCALE = os.path.join(REPO, "playbooks", "mysql_cluster_scale.yml")
 RESULTS = os.path.join(HERE, "results", "chaos-data.json")
-HISTORIES = os.path.join(HERE, "results")
+HISTORIES = results_io.RUNS_DIR  # the raw JSON-lines histories: not committed
 DATABASE, TABLE = "chaosdata", "chaosdata.numbered"
 WRITER_RATE = 5  # rows a second: enough to hit every phase, little load on 2 shared cores
 WRITER_MAX_ROWS = 20000  # the bound, whatever happens
@@ -609,8 +596,7 @@ def main(argv=None):
 
 def save(args, summary, details):
     os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-    with open(args.results, "w") as f:
-        json.dump({"runs": args.runs, "flavor": args.flavor, "summary": summary, "details": details}, f, indent=1)
+    results_io.save(args.results, {"runs": args.runs, "flavor": args.flavor, "summary": summary}, details)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ The play uses ``strategy: free`` so each host's time is its own (under ``linear`
 for the slowest at every task); per-host time is the first task's start to the last task's end of
 that host, from the json callback.
 
-Usage: .venv/bin/python bench/chaos_fanout.py [--prefix fan] [--hosts 10] [--db-clusters 2,3] [--skip-modules]
+Usage: .venv/bin/python -m bench.chaos_fanout [--prefix fan] [--hosts 10] [--db-clusters 2,3] [--skip-modules]
 """
 import argparse
 import base64
@@ -40,14 +40,10 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools", "localkube"))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration", "mysql_cluster"))
+from bench import results_io, write_audit
+from bench.chaos import KUBECONFIG, REPO, K8sClient, K8sError, matches_definition, percentile, sts_definition, table
 
-import write_audit  # noqa: E402
-from chaos import KUBECONFIG, REPO, K8sClient, K8sError, matches_definition, percentile, sts_definition, table  # noqa: E402
-from localkube import KWOK_NAMESPACE_ANNOTATIONS  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 RESULTS = os.path.join(HERE, "results", "chaos_fanout.json")
 VENV_BIN = os.path.dirname(sys.executable)
@@ -241,7 +237,7 @@ def check_modules(direct, namespace):
 
 def check_database(direct, run, host):
     """'' when the role reported a verified 3-member cluster and every replica runs both threads."""
-    import mysql_cluster_helpers as helpers
+    from statefuldb_dev import mysql_cluster as helpers
 
     report = run.host_facts(host, "mysql_cluster_report")
     if not report or report.get("verified") is not True or len(report.get("members", [])) != 3:
@@ -343,11 +339,12 @@ def delete_namespaces(direct, names, timeout=300):
 
 def save(path, summary, details):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"summary": summary, "details": details}, f, indent=1, default=str)
+    results_io.save(path, {"summary": summary}, details, default=str)
 
 
 def main(argv=None):
+    from statefuldb_dev.scripts import localkube  # here, not at the top: tests/unit loads this file
+
     parser = argparse.ArgumentParser(description="fan-out: one playbook, forks=10, many namespaces at once")
     parser.add_argument("--prefix", default=os.environ.get("FANOUT_PREFIX") or "fan",
                         help="namespace prefix: <prefix>-NN for the modules, <prefix>-dbN-NN for the databases")
@@ -366,7 +363,7 @@ def main(argv=None):
     try:
         if not args.skip_modules:
             hosts = ["%s-%02d" % (args.prefix, i + 1) for i in range(args.hosts)]
-            create_namespaces(direct, hosts, dict(KWOK_NAMESPACE_ANNOTATIONS))
+            create_namespaces(direct, hosts, dict(localkube().KWOK_NAMESPACE_ANNOTATIONS))
             created += hosts
             rows, details["modules"] = level(direct, tmp, "modules", modules_play(180), hosts, "fanout", args.forks,
                                              args.timeout, lambda d, run, h: check_modules(d, h), "kwok")

@@ -11,10 +11,9 @@ cluster is whole afterwards, checked directly: the StatefulSet's generation and 
 what they were before the run (nobody restarted), and a row written on the primary after the run is
 read on every replica (replication running). A run that breaks any of these counts as half-applied.
 
-Usage: .venv/bin/python bench/chaos_role.py [--runs N] [--only SCENARIO ...] [--results FILE]
+Usage: .venv/bin/python -m bench.chaos_role [--runs N] [--only SCENARIO ...] [--results FILE]
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -22,17 +21,15 @@ import tempfile
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration", "mysql_cluster"))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))  # before mysql_cluster: its own conftest.py
-sys.path.insert(0, os.path.join(REPO, "tools"))
-sys.path.insert(0, HERE)
+from bench import results_io
+from bench.chaos import percentile, table
+from statefuldb_dev import REPO
+from statefuldb_dev.mysql_cluster import changed_tasks, pod_ips, pods, root_password, sql, wait_rows
+from statefuldb_dev.playbook import run_playbook  # the tests' real ansible-playbook runner
+from statefuldb_dev.scripts import tool
 
-import faultproxy  # noqa: E402
-from chaos import percentile, table  # noqa: E402
-from conftest import run_playbook  # noqa: E402  (the tests' real ansible-playbook runner)
-from mysql_cluster_helpers import changed_tasks, pod_ips, pods, root_password, sql, wait_rows  # noqa: E402
+faultproxy = tool("faultproxy")
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 KUBECONFIG = os.environ.get("CHAOS_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")
@@ -162,8 +159,7 @@ def main(argv=None):
     finally:
         chaos.close()
         os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-        with open(args.results, "w") as f:
-            json.dump({"runs": args.runs, "seed": args.seed, "summary": summary, "details": details}, f, indent=1)
+        results_io.save(args.results, {"runs": args.runs, "seed": args.seed, "summary": summary}, details)
     print()
     print(table(summary))
     print("\n%d scenarios x %d runs in %.0f s" % (len(summary), args.runs, time.monotonic() - started))

@@ -14,7 +14,7 @@ server: every tool gets a kubeconfig pointing at http://127.0.0.1:<port>; the pr
 real API server over TLS with the admin credentials and logs each request under the current phase's
 label. Nothing leaves 127.0.0.1.
 
-Usage: .venv/bin/python bench/k8s_bench.py   (prints a markdown table, writes bench/results/k8s.json)
+Usage: .venv/bin/python -m bench.k8s_bench   (prints a markdown table, writes bench/results/k8s.json)
 """
 import json
 import os
@@ -28,16 +28,15 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-sys.path.insert(0, os.path.join(REPO, ".collections"))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".collections"))
+from statefuldb_dev import REPO, use_checkout_collection
+from statefuldb_dev.playbook import run_playbook  # the tests' real ansible-playbook runner
+from statefuldb_dev.scripts import tool
 
-from conftest import run_playbook  # noqa: E402  (the tests' real ansible-playbook runner)
-from faultproxy import FaultProxy  # noqa: E402
+use_checkout_collection()
+FaultProxy = tool("faultproxy").FaultProxy
 from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.client import K8sClient  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 KUBECONFIG = os.path.join(REPO, ".localkube", "kubeconfig")
 LOCALKUBE = os.path.join(REPO, "tools", "localkube", "localkube.py")

@@ -11,7 +11,7 @@ For each of MariaDB 10.11, MariaDB 11.8 and MySQL 9.7 (the local images), in fre
   re-run    the same playbook again on the healthy cluster, changed=0, median of three (goal <= 6 s).
 
 Prints a markdown table and writes bench/results/mysql.json. Runnable alone:
-  .venv/bin/python bench/mysql_bench.py        (the cluster must be up with its real nodes: make cluster)
+  .venv/bin/python -m bench.mysql_bench        (the cluster must be up with its real nodes: make cluster)
 """
 import glob
 import json
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
+
+from statefuldb_dev import use_checkout_collection
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -105,7 +107,7 @@ def floor(api_client, source_ns, floor_ns):
 
 
 def main():
-    sys.path.insert(0, os.path.join(REPO, ".collections"))
+    use_checkout_collection()
     from kubernetes import client, config
 
     api_client = config.new_client_from_config(config_file=KUBECONFIG)

@@ -1,7 +1,9 @@
 """`make bench`: run every side-by-side benchmark on the running local control plane, one after the
 other (never in parallel: the machine has two cores), and print their tables together.
 
-Each benchmark is a script that prints a markdown table and writes bench/results/<name>.json.
+Run from the repository root as ``python -m bench.run`` (`make bench`); each benchmark runs the same
+way (``python -m bench.<name>``), so the shared harness (statefuldb_dev) is importable. Each benchmark
+is a script that prints a markdown table and writes bench/results/<name>.json.
 """
 import os
 import subprocess
@@ -12,19 +14,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 BENCHMARKS = [
     ("control plane", [sys.executable, os.path.join(REPO, "tools", "localkube", "localkube.py"), "bench"]),
-    ("kubernetes modules", [sys.executable, os.path.join(HERE, "k8s_bench.py")]),
-    ("mysql_cluster role", [sys.executable, os.path.join(HERE, "mysql_bench.py")]),
-    ("switchover and semi-sync", [sys.executable, os.path.join(HERE, "switchover_bench.py")]),
-    ("progress overhead", [sys.executable, os.path.join(HERE, "progress_bench.py")]),
+    ("kubernetes modules", [sys.executable, "-m", "bench.k8s_bench"]),
+    ("mysql_cluster role", [sys.executable, "-m", "bench.mysql_bench"]),
+    ("switchover and semi-sync", [sys.executable, "-m", "bench.switchover_bench"]),
+    ("progress overhead", [sys.executable, "-m", "bench.progress_bench"]),
 ]
+
+
+def script_of(cmd):
+    """The file a command runs: a script's path, or bench/<name>.py for ``-m bench.<name>``."""
+    if cmd[1] == "-m":
+        return os.path.join(REPO, *cmd[2].split(".")) + ".py"
+    return cmd[1]
 
 
 def main():
     failed = []
     sections = []
     for title, cmd in BENCHMARKS:
-        if not os.path.exists(cmd[1]):
-            failed.append("%s (missing %s)" % (title, os.path.relpath(cmd[1], REPO)))
+        if not os.path.exists(script_of(cmd)):
+            failed.append("%s (missing %s)" % (title, os.path.relpath(script_of(cmd), REPO)))
             continue
         print("### %s" % title, flush=True)
         start = time.monotonic()

@@ -11,7 +11,7 @@
                   row before and its first after, goal <= 5 s), with the rows lost (must be 0).
 
 Prints a markdown table and writes bench/results/switchover.json. Runnable alone:
-  .venv/bin/python bench/switchover_bench.py   (the cluster must be up with its real nodes: make cluster)
+  .venv/bin/python -m bench.switchover_bench   (the cluster must be up with its real nodes: make cluster)
 """
 import base64
 import contextlib
@@ -25,7 +25,7 @@ import uuid
 
 import pymysql
 
-from mysql_bench import DEPLOY, HERE, KUBECONFIG, REPO, TEARDOWN, play
+from bench.mysql_bench import DEPLOY, HERE, KUBECONFIG, REPO, TEARDOWN, play
 
 SWITCHOVER = os.path.join(REPO, "playbooks", "mysql_cluster_switchover.yml")
 IMAGE = "localhost/statefuldb/mariadb:11.8"

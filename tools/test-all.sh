@@ -5,8 +5,9 @@ set -u
 cd "$(git rev-parse --show-toplevel)" || exit 1
 export PY=${PY:-.venv/bin/python}
 passed=() failed=()
-# Coverage of plugins/module_utils, reported with the unit gate (the TOTAL line); under 90 % fails it.
-UNIT_COVERAGE=(--cov=ansible_collections.statefuldb.k8s.plugins.module_utils --cov-report=term:skip-covered --cov-fail-under=90)
+# Coverage of plugins/module_utils, reported with the unit gate (the TOTAL line); the threshold that
+# fails it is .coveragerc's fail_under (the one place it is written).
+UNIT_COVERAGE=(--cov=ansible_collections.statefuldb.k8s.plugins.module_utils --cov-report=term:skip-covered)
 
 gate() {
   local name=$1; shift
@@ -35,9 +36,9 @@ gate integration bash tools/pytest-gate.sh tests/integration -m "not cluster_res
 gate ansible-core-matrix bash tools/core-matrix.sh
 gate molecule bash tools/molecule-all.sh
 # Every API fault of tools/faultproxy.py, 3 runs each, against the statefulset module (< 3 min).
-gate chaos-quick "$PY" bench/chaos.py --quick --runs 3 --results tests/output/chaos-quick.json
+gate chaos-quick "$PY" -m bench.chaos --quick --runs 3 --results tests/output/chaos-quick.json
 # The Cloud SQL modules under 429/503/412 races/lost answers/operation errors, against the fake, 3 runs each (< 1 min).
-gate chaos-cloudsql-quick "$PY" bench/chaos_cloudsql.py --quick --runs 3 --results tests/output/chaos-cloudsql-quick.json
+gate chaos-cloudsql-quick "$PY" -m bench.chaos_cloudsql --quick --runs 3 --results tests/output/chaos-cloudsql-quick.json
 # Last: the token and every namespace recorded before the first gate are still there.
 gate survives "$PY" tools/survives.py check "$survives_state"
 

@@ -1,34 +1,22 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures for the AWX-style jobs: the Cloud SQL Admin API fake (from the Cloud SQL integration
+"""Fixtures for the AWX-style jobs: the Cloud SQL Admin API fake (statefuldb_dev.cloudsql_fixtures, shared with the Cloud SQL integration
 tests) and a namespace with the README's RBAC (awx/rbac.yml) and a TokenRequest token for it."""
 
-import importlib.util
 import os
-import sys
 import tempfile
 import uuid
 
 import pytest
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+from statefuldb_dev import REPO, cloudsql_fixtures
+from statefuldb_dev.cluster_answers import api_client_or_fail
+
+# The Cloud SQL fixtures, under their own names (pytest finds a fixture by its name in conftest.py).
+fake_api = cloudsql_fixtures.fake_api
+service_account = cloudsql_fixtures.service_account
+tls_material = cloudsql_fixtures.tls_material
 KUBECONFIG = os.environ.get("STATEFULDB_AWX_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
-sys.path.insert(0, os.path.join(REPO, "tests"))
-from cluster_answers import api_client_or_fail  # noqa: E402
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_cloudsql = _load("statefuldb_awx_cloudsql_fixtures", os.path.join(REPO, "tests", "integration", "cloudsql", "conftest.py"))
-fake_api = _cloudsql.fake_api
-service_account = _cloudsql.service_account
-tls_material = _cloudsql.tls_material
 
 
 @pytest.fixture(autouse=True)

@@ -62,7 +62,7 @@ def test_token_has_only_the_documented_rbac(k8s_credential, tmp_path):
 
 
 def test_cloudsql_access_job(private_data_dir, admin_api, fake_api, gce_credential, k8s_credential, tls_material):
-    from cloudsql_support import PROJECT
+    from statefuldb_dev.cloudsql_support import PROJECT
     fake_api.add_instance(PROJECT, "awx-db", public_ip="127.0.0.1", server_ca_pem=tls_material["ca_pem"])
     password = "Pw-awx-7f3e9c1b5d"
     extravars = {

@@ -3,22 +3,19 @@
 Integration tests need the services CI starts: the local Kubernetes control plane
 (tools/localkube, started here if it is not running) and, for database tests, Debian's MariaDB.
 """
-import json
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 
 import pytest
-import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LOCALKUBE = os.path.join(REPO, "tools", "localkube", "localkube.py")
-KUBECONFIG = os.path.join(REPO, ".localkube", "kubeconfig")
-sys.path.insert(0, os.path.join(REPO, "tools", "localkube"))
-from localkube import KWOK_NAMESPACE_ANNOTATIONS  # noqa: E402
-VENV_BIN = os.path.dirname(sys.executable)
+from statefuldb_dev import KUBECONFIG, REPO
+from statefuldb_dev.playbook import run_playbook
+from statefuldb_dev.scripts import LOCALKUBE as _LOCALKUBE_DIR, localkube
+
+LOCALKUBE = os.path.join(_LOCALKUBE_DIR, "localkube.py")
+KWOK_NAMESPACE_ANNOTATIONS = localkube().KWOK_NAMESPACE_ANNOTATIONS
 
 
 def pytest_configure(config):
@@ -96,86 +93,6 @@ def real_namespace(k8s_client, request):
     name = _fresh_namespace(k8s_client, request, None)
     yield name
     client.CoreV1Api(k8s_client).delete_namespace(name)
-
-
-class PlaybookRun:
-    """What one ansible-playbook run produced: rc, per-task results, the raw output."""
-
-    def __init__(self, rc, stdout, stderr, data):
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-        self.data = data
-
-    @property
-    def results(self):
-        """The host's result of each task, in order (localhost only)."""
-        out = []
-        for play in self.data.get("plays", []):
-            for task in play.get("tasks", []):
-                res = task.get("hosts", {}).get("localhost")
-                if res is not None:
-                    res = dict(res)
-                    res["_task"] = task.get("task", {}).get("name")
-                    out.append(res)
-        return out
-
-    @property
-    def stats(self):
-        return self.data.get("stats", {}).get("localhost", {})
-
-
-def run_playbook(tasks_or_playbook, *, check=False, diff=False, extra_vars=None, env=None,
-                 verbosity=0, kubeconfig=None, timeout=900, json_output=True):
-    """Run a real ansible-playbook against localhost and return a PlaybookRun.
-
-    ``tasks_or_playbook`` is a list of tasks (wrapped in a localhost play) or a path to a playbook.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        if isinstance(tasks_or_playbook, str) and os.path.exists(tasks_or_playbook):
-            playbook = tasks_or_playbook
-        else:
-            playbook = os.path.join(tmp, "play.yml")
-            with open(playbook, "w") as f:
-                yaml.safe_dump([{"hosts": "localhost", "gather_facts": False,
-                                 "tasks": tasks_or_playbook}], f)
-        cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", playbook]
-        if check:
-            cmd.append("--check")
-        if diff:
-            cmd.append("--diff")
-        if verbosity:
-            cmd.append("-" + "v" * verbosity)
-        if extra_vars:
-            path = os.path.join(tmp, "vars.json")
-            with open(path, "w") as f:
-                json.dump(extra_vars, f)
-            cmd += ["-e", "@" + path]
-        run_env = dict(os.environ)
-        run_env.update({
-            "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".collections"),
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "ANSIBLE_LOCALHOST_WARNING": "0",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-            "PATH": VENV_BIN + os.pathsep + run_env.get("PATH", ""),
-        })
-        if json_output:
-            run_env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-        if kubeconfig:
-            run_env["K8S_AUTH_KUBECONFIG"] = kubeconfig
-        if env:
-            run_env.update(env)
-        proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        data = {}
-        if json_output:
-            try:
-                data = json.loads(proc.stdout)
-            except ValueError:
-                data = {}
-        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, data)
 
 
 @pytest.fixture

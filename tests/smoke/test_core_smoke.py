@@ -5,7 +5,7 @@ against a running cluster, with the ansible-core of the Python running this test
 The pods go to the local control plane's KWOK nodes (nodeSelector type=kwok and their taint
 tolerated), whose pods become Ready without an image, so the smoke needs no image and costs the
 shared machine almost nothing. A cluster that cannot be reached fails the test with the reason
-(tests/cluster_answers.py). It never starts a cluster itself.
+(statefuldb_dev/cluster_answers.py). It never starts a cluster itself.
 
 Kubeconfig: $STATEFULDB_SMOKE_KUBECONFIG, else the checkout's .localkube/kubeconfig.
 """
@@ -18,11 +18,11 @@ import uuid
 import pytest
 import yaml
 
+from statefuldb_dev.cluster_answers import api_client_or_fail
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KUBECONFIG = os.environ.get("STATEFULDB_SMOKE_KUBECONFIG") or os.path.join(REPO, ".localkube", "kubeconfig")
 BIN = os.path.dirname(sys.executable)
-sys.path.insert(0, os.path.join(REPO, "tests"))
-from cluster_answers import api_client_or_fail  # noqa: E402
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import contextlib
 import datetime
 import http.server
 import importlib
-import importlib.util
 import io
 import json
 import os
@@ -25,28 +24,18 @@ import uuid
 import pytest
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-INTEGRATION = os.path.dirname(HERE)
-REPO = os.path.dirname(os.path.dirname(INTEGRATION))
-sys.path.insert(0, HERE)
+from statefuldb_dev import REPO, cloudsql_fixtures, playbook
+from statefuldb_dev.cloudsql_support import PROJECT
+from statefuldb_dev.mariadb import MARIADBD, MariaDBServer
 
+# The Cloud SQL fixtures, under their own names (pytest finds a fixture by its name in conftest.py).
+tls_material = cloudsql_fixtures.tls_material
+fake_api = cloudsql_fixtures.fake_api
+service_account = cloudsql_fixtures.service_account
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _load("statefuldb_bad_input_shared", os.path.join(INTEGRATION, "conftest.py"))
-_cloudsql = _load("statefuldb_bad_input_cloudsql", os.path.join(INTEGRATION, "cloudsql", "conftest.py"))
-_mysql = _load("statefuldb_bad_input_mysql", os.path.join(INTEGRATION, "mysql", "conftest.py"))
-
-# The Cloud SQL fixtures, under their own names.
-tls_material = _cloudsql.tls_material
-fake_api = _cloudsql.fake_api
-service_account = _cloudsql.service_account
-PROJECT = _cloudsql.PROJECT
+# The test modules import this file as ``conftest`` (its helpers): its folder goes first on sys.path,
+# since several folders have a conftest.py.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +53,7 @@ CLUSTER_KUBECONFIGS = [os.path.join(REPO, ".localkube", "kubeconfig")]
 
 
 def run_playbook(tasks, **kwargs):
-    return _shared.run_playbook(tasks, **kwargs)
+    return playbook.run_playbook(tasks, **kwargs)
 
 
 def cluster_kubeconfig():
@@ -185,10 +174,10 @@ def k8s_target():
 @pytest.fixture(scope="session")
 def canary_mariadb():
     """One throwaway MariaDB with a canary database and row; no replication configured."""
-    if not os.path.exists(_mysql.MARIADBD):
+    if not os.path.exists(MARIADBD):
         pytest.fail("mariadbd is not installed: run `bash tools/system-deps.sh` (Debian mariadb-server).")
     base = tempfile.mkdtemp(prefix="sfdb-bad-")
-    server = _mysql.MariaDBServer(base, "canary", 77)
+    server = MariaDBServer(base, "canary", 77)
     server.start(first_boot=True)
     server.set_root_password()
     server.sql("CREATE DATABASE canary")

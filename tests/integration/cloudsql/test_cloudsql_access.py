@@ -9,7 +9,7 @@ import datetime
 
 import pytest
 
-from cloudsql_support import PROJECT
+from statefuldb_dev.cloudsql_support import PROJECT
 
 
 def _access(gcp, **options):

@@ -2,7 +2,7 @@
 """statefuldb.k8s.cloudsql_connection_check against a real MariaDB server with TLS on loopback,
 its CA served by the Admin API fake as the instance's serverCaCert. Needs /usr/sbin/mariadbd."""
 
-from cloudsql_support import last_result
+from statefuldb_dev.cloudsql_support import last_result
 
 
 def _tasks(gcp, mariadb, password, **check_options):

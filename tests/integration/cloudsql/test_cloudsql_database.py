@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """statefuldb.k8s.cloudsql_database through real ansible-playbook runs against the Admin API fake."""
 
-from cloudsql_support import PROJECT, last_result, results_changed
+from statefuldb_dev.cloudsql_support import PROJECT, last_result, results_changed
 
 
 def _database(gcp, **options):

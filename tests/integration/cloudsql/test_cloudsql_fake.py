@@ -7,7 +7,7 @@ import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account as google_sa
 
-from cloudsql_support import PROJECT
+from statefuldb_dev.cloudsql_support import PROJECT
 
 
 def _session(service_account):

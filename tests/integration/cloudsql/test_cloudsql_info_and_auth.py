@@ -3,7 +3,7 @@
 
 import secrets
 
-from cloudsql_support import PROJECT, last_result
+from statefuldb_dev.cloudsql_support import PROJECT, last_result
 
 
 def test_info_returns_what_a_client_needs(run_playbook, fake_api, gcp, tls_material):

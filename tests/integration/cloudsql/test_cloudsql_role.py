@@ -11,7 +11,7 @@ import base64
 import os
 import uuid
 
-from cloudsql_support import PROJECT
+from statefuldb_dev.cloudsql_support import PROJECT
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PLAYBOOK = os.path.join(REPO, "playbooks", "cloudsql_access.yml")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cloudsql_support import PROJECT, last_result
+from statefuldb_dev.cloudsql_support import PROJECT, last_result
 
 
 def _closed_port_endpoint():

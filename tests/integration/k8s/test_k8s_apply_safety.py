@@ -4,14 +4,14 @@ The proxy is tools/faultproxy.py on loopback: it forwards every request to the A
 kubeconfig's credentials) and rewrites the response's Date header, as nginx in front of an API
 server with a skewed clock would.
 """
-import os
-import sys
 
 import pytest
 from k8s_helpers import only_result, sts_task
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools"))
-from faultproxy import FaultProxy, Rule, Schedule  # noqa: E402
+from statefuldb_dev.scripts import tool
+
+_faultproxy = tool("faultproxy")
+FaultProxy, Rule, Schedule = _faultproxy.FaultProxy, _faultproxy.Rule, _faultproxy.Schedule
 
 
 def date_skewing_proxy(kubeconfig, skew):

@@ -12,8 +12,9 @@ from kubernetes import client
 
 from localkube_helpers import LOCALKUBE, REPO, STATE, pod_ready, wait_for
 
-sys.path.insert(0, os.path.join(REPO, "tools", "localkube"))
-import podnet  # noqa: E402
+from statefuldb_dev.scripts import localkube as localkube_module
+
+podnet = localkube_module("podnet")
 
 
 def run_localkube(*args):

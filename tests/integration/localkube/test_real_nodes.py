@@ -11,8 +11,9 @@ from kubernetes import client
 
 from localkube_helpers import LOCALKUBE, REPO, pod_ready, wait_for
 
-sys.path.insert(0, os.path.join(REPO, "tools", "localkube"))
-import bridge  # noqa: E402
+from statefuldb_dev.scripts import localkube as localkube_module
+
+bridge = localkube_module("bridge")
 
 REAL_NODES = ["node-0", "node-1", "node-2"]
 MARIADB = "localhost/statefuldb/mariadb:11.8"

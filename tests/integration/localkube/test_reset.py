@@ -12,8 +12,9 @@ import pytest
 
 from localkube_helpers import LOCALKUBE, REPO, STATE
 
-sys.path.insert(0, os.path.join(REPO, "tools", "localkube"))
-import hoststate  # noqa: E402
+from statefuldb_dev.scripts import localkube as localkube_module
+
+hoststate = localkube_module("hoststate")
 
 # Mounts other programs may make or drop meanwhile (a debootstrap's /proc in its chroot) are not
 # the nodes' business; these are where the nodes mount things.

@@ -6,7 +6,7 @@ pods, from the same pod spec a real cluster gets; the tests reach them at their 
 host has a route to the pods' bridge) and read every claim through the API.
 """
 import pytest
-from mysql_cluster_helpers import delete_namespace, make_namespace
+from statefuldb_dev.mysql_cluster import delete_namespace, make_namespace
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from mysql_cluster_helpers import (FLAVORS, NAME, STATUS, assert_ok, changed_tasks, delete_namespace,
-                                   make_namespace, pod_ips, pods, pvc_uids, report, root_password, sql, wait_rows)
+from statefuldb_dev.mysql_cluster import (FLAVORS, NAME, STATUS, assert_ok, changed_tasks, delete_namespace,
+                                          make_namespace, pod_ips, pods, pvc_uids, report, root_password, sql, wait_rows)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")

@@ -9,7 +9,7 @@ import concurrent.futures
 import os
 import time
 
-from mysql_cluster_helpers import failure_message
+from statefuldb_dev.mysql_cluster import failure_message
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")

@@ -7,14 +7,11 @@ and replicating, the claims of ordinals 3 and 4 kept through the scale-in (same 
 history (JSON lines) is kept in tests/output/.
 """
 import os
-import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-sys.path.insert(0, os.path.join(REPO, "bench"))
-
-import chaos_data  # noqa: E402
-from mysql_cluster_helpers import FLAVORS, NAME  # noqa: E402
+from bench import chaos_data
+from statefuldb_dev import REPO
+from statefuldb_dev.mysql_cluster import FLAVORS, NAME
 
 OUTPUT = os.path.join(REPO, "tests", "output")
 

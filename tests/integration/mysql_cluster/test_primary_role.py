@@ -20,8 +20,8 @@ import time
 import pymysql
 import pytest
 
-from mysql_cluster_helpers import (FLAVORS, NAME, STATUS, assert_ok, delete_namespace, failure_message,
-                                   make_namespace, pod_ips, pods, report, root_password, sql)
+from statefuldb_dev.mysql_cluster import (FLAVORS, NAME, STATUS, assert_ok, delete_namespace, failure_message,
+                                          make_namespace, pod_ips, pods, report, root_password, sql)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DEPLOY = os.path.join(REPO, "playbooks", "mysql_cluster.yml")

@@ -3,21 +3,17 @@ failure messages. A fake runner stands in for debootstrap, chroot and mount: no 
 import dataclasses
 import gzip
 import hashlib
-import importlib.util
 import io
 import json
 import os
 import subprocess
-import sys
 import tarfile
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-_spec = importlib.util.spec_from_file_location("images", os.path.join(REPO, "tools", "localkube", "images.py"))
-images = importlib.util.module_from_spec(_spec)
-sys.modules["images"] = images  # dataclasses look their module up while the class is made
-_spec.loader.exec_module(images)
+from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
+
+images = load_script("tools/localkube", "images")
 
 
 class FakeRunner:

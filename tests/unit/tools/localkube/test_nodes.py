@@ -3,16 +3,15 @@ host-state bookkeeping of `reset` (hoststate.py)."""
 import ipaddress
 import json
 import os
-import sys
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "tools", "localkube"))
-import bridge  # noqa: E402
-import coredns  # noqa: E402
-import hoststate  # noqa: E402
-import nodes  # noqa: E402
+from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
+
+bridge = load_script("tools/localkube", "bridge")
+coredns = load_script("tools/localkube", "coredns")
+hoststate = load_script("tools/localkube", "hoststate")
+nodes = load_script("tools/localkube", "nodes")
 
 
 @pytest.fixture

@@ -172,15 +172,10 @@ class ConfigMapApi:
 
 @pytest.fixture
 def behind_faultproxy(tmp_path):
-    import importlib.util
-    import os
-
     from ansible_collections.statefuldb.k8s.plugins.module_utils.k8s.connection import ConnectionSettings
+    from ansible_collections.statefuldb.k8s.tests.unit.tools.script_loader import load_script
 
-    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
-    spec = importlib.util.spec_from_file_location("faultproxy", os.path.join(repo, "tools", "faultproxy.py"))
-    faultproxy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(faultproxy)
+    faultproxy = load_script("tools", "faultproxy")
     api = ConfigMapApi()
     schedule = faultproxy.Schedule([faultproxy.parse_rule("reset-after:verb=POST,limit=1")])
     proxy = faultproxy.FaultProxy(api.kubeconfig(tmp_path), schedule).start()

@@ -1,6 +1,7 @@
 """Does the cluster answer? The one opener of the gates that need a running cluster and never start one.
 
-Used by tests/smoke (under every ansible-core of tools/core-matrix.sh: plain imports only) and tests/awx.
+Used by tests/smoke (under every ansible-core of tools/core-matrix.sh: plain imports only) and tests/awx;
+found through pytest.ini's ``pythonpath``.
 A cluster that is missing or does not answer fails the test (never skips it), naming why.
 """
 import os

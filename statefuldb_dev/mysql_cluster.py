@@ -1,4 +1,4 @@
-"""Helpers of the mysql_cluster tests on real pods (imported by name: several folders have a conftest.py)."""
+"""Helpers of the mysql_cluster tests on real pods, shared with the benchmarks (bench/chaos_data.py, chaos_role.py, chaos_fanout.py)."""
 import base64
 import time
 import uuid
