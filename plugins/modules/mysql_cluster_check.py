@@ -90,7 +90,8 @@ RETURN = r"""
 members:
   description:
     - For O(action=wait), each member's C(name), C(host), C(port), C(server_id), C(version),
-      C(read_only), C(flavor) and C(gtid_position) (empty when the server holds no transaction).
+      C(read_only), C(flavor), C(gtid_position) (empty when the server holds no transaction) and
+      C(replicating) (both replication threads run).
     - For O(action=verify), each replica's C(name), C(host), C(caught_up), C(marker_seen) and
       C(seconds) it took.
   returned: always

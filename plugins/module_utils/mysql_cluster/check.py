@@ -38,11 +38,27 @@ def server_facts(conn):
         server_id, version, read_only = _one(cur, "SELECT @@server_id, @@version, @@read_only")
         flavor = "mariadb" if "mariadb" in version.lower() else "mysql"
         position = _one(cur, gtid_sql(flavor)[0])[0] or ""
+        replicating = _replicating(cur, flavor)
     finally:
         cur.close()
     # An empty position: the server never wrote or applied a transaction (it holds no data).
     return {"server_id": int(server_id), "version": version, "read_only": bool(int(read_only)),
-            "flavor": flavor, "gtid_position": position.replace("\n", "")}
+            "flavor": flavor, "gtid_position": position.replace("\n", ""), "replicating": replicating}
+
+
+# Both replication threads running: the member streams from its source's binary logs, so the role has
+# nothing to decide about seeding it (and a no-op run asks nothing more).
+_THREADS = {"mariadb": ("SHOW SLAVE STATUS", "Slave_IO_Running", "Slave_SQL_Running"),
+            "mysql": ("SHOW REPLICA STATUS", "Replica_IO_Running", "Replica_SQL_Running")}
+
+
+def _replicating(cur, flavor):
+    statement, io_column, sql_column = _THREADS[flavor]
+    row = _one(cur, statement)
+    if not row:
+        return False
+    status = dict(zip((column[0] for column in cur.description), row))
+    return status.get(io_column) == "Yes" and status.get(sql_column) == "Yes"
 
 
 def _error_code(exc):

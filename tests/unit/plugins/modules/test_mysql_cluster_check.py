@@ -23,7 +23,17 @@ class Conn:
     def fetchone(self):
         if "gtid" in self.sql:
             return ("0-100-5",)
+        if self.sql.startswith("SHOW"):
+            return self.status
         return (self.server_id, "10.11.19-MariaDB", 0)
+
+    @property
+    def status(self):
+        """db-1 (server 102) replicates; db-0 does not."""
+        if self.server_id % 2:
+            return None
+        self.description = [("Slave_IO_Running",), ("Slave_SQL_Running",)]
+        return ("Yes", "Yes")
 
     def close(self):
         pass
@@ -46,6 +56,7 @@ def test_wait_connects_every_member_with_the_tls_options(run_module, connections
                                               "ca_cert": tls_files["ca"], "client_cert": tls_files["client_cert"],
                                               "client_key": tls_files["client_key"], "check_hostname": False})
     assert result["changed"] is False and [m["name"] for m in result["members"]] == ["db-0", "db-1"]
+    assert [m["replicating"] for m in result["members"]] == [False, True]
     settings = [s for s, _p in connections]
     assert [s.address for s in settings] == ["10.0.0.10:3306", "10.0.0.11:3306"]
     kwargs = settings[0].pymysql_kwargs()
