@@ -19,6 +19,7 @@ touched before step 3, and start-server.sh keeps a member's data that held trans
 import argparse
 import base64
 import json
+import os
 import sys
 import time
 
@@ -117,20 +118,29 @@ def copy(core, namespace, donor, member, timeout):
     return sent, info[2]
 
 
+def api_client(args):
+    """The API client from the same credentials as pod_tunnel.py; a kubeconfig mistake is a SeedError."""
+    try:
+        return load_client(args)
+    except Exception as exc:  # the kubernetes library's config errors have no common base
+        raise SeedError("cannot load the Kubernetes credentials (kubeconfig %r, context %r): %s"
+                        % (args.kubeconfig or "default", args.context or "current", exc))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--donor", required=True, help="pod to copy (a healthy member, a replica if possible)")
     parser.add_argument("--member", required=True, help="pod to seed")
     parser.add_argument("--timeout", type=int, default=1800)
-    parser.add_argument("--kubeconfig", default="")
-    parser.add_argument("--context", default="")
+    parser.add_argument("--kubeconfig", default=os.environ.get("K8S_AUTH_KUBECONFIG", ""))
+    parser.add_argument("--context", default=os.environ.get("K8S_AUTH_CONTEXT", ""))
     args = parser.parse_args()
     started = time.monotonic()
     try:
         from kubernetes import client
 
-        core = client.CoreV1Api(load_client(args))
+        core = client.CoreV1Api(api_client(args))
         size, position = copy(core, args.namespace, args.donor, args.member, args.timeout)
         # The server stops; its container starts again and start-server.sh puts the copy in place.
         run(core, args.namespace, args.member, '"$DB_CLIENT" --defaults-file="$LOGIN_FILE" --execute=SHUTDOWN')
