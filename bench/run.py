@@ -17,6 +17,7 @@ BENCHMARKS = [
     ("kubernetes modules", [sys.executable, "-m", "bench.k8s_bench"]),
     ("mysql_cluster role", [sys.executable, "-m", "bench.mysql_bench"]),
     ("switchover and semi-sync", [sys.executable, "-m", "bench.switchover_bench"]),
+    ("no-op re-run before and after the primary role", [sys.executable, "-m", "bench.noop_bench"]),
     ("progress overhead", [sys.executable, "-m", "bench.progress_bench"]),
 ]
 
