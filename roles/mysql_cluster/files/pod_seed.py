@@ -26,6 +26,7 @@ import time
 from pod_tunnel import load_client
 
 CHUNK = 4 * 1024 * 1024  # bytes of backup per exec on the member
+FRAME = 256 * 1024  # bytes per WebSocket message
 CONTAINER = "mysql"
 
 
@@ -49,8 +50,9 @@ def run(core, namespace, pod, script, stdin=None, timeout=600):
                 command=["sh", "-c", script], stdin=stdin is not None, stdout=True, stderr=True, tty=False,
                 _preload_content=False)
     out, err = [], []
-    if stdin is not None:
-        ws.write_stdin(stdin)
+    # In frames well below what the API server's WebSocket accepts in one message (a 4 MiB one closes it).
+    for start in range(0, len(stdin or b""), FRAME):
+        ws.write_stdin(stdin[start:start + FRAME])
     deadline = time.monotonic() + timeout
     while ws.is_open() and time.monotonic() < deadline:
         ws.update(timeout=1)
