@@ -18,6 +18,7 @@ touched before step 3, and start-server.sh keeps a member's data that held trans
 """
 import argparse
 import base64
+import io
 import json
 import os
 import sys
@@ -34,39 +35,52 @@ class SeedError(Exception):
     pass
 
 
-def exit_code(ws):
-    """The command's exit status from the exec's error channel (None when the API server sent none)."""
-    try:
-        return ws.returncode
-    except (TypeError, KeyError, IndexError, ValueError):  # a failure that is not a non-zero exit
-        return None
+# The command's end, written by the wrapper after it: the API server may close an exec stream before
+# the last of a large output reached us (seen here: 17 of 27 MB), so the stream is read until this
+# line arrives and only then closed (the wrapper waits for that), and its exit status is read from it.
+END = "statefuldb-exec-end"
 
 
-def run(core, namespace, pod, script, stdin=None, timeout=600):
-    """Run `sh -c script` in the pod's server container; returns stdout. Raises SeedError with stderr's tail."""
+def run(core, namespace, pod, script, stdin=b"", deadline=None, consume=None):
+    """Run `sh -c script` in the pod's server container; returns its stdout.
+
+    ``consume(text)``, when given, takes the stdout read so far and returns what it did not use (the
+    backup is forwarded while it streams). Raises SeedError with stderr's tail on failure or timeout."""
     from kubernetes.stream import stream
 
+    wrapped = '( %s ); status=$?; echo; echo "%s $status"; sleep 30' % (script, END)
     ws = stream(core.connect_get_namespaced_pod_exec, pod, namespace, container=CONTAINER,
-                command=["sh", "-c", script], stdin=stdin is not None, stdout=True, stderr=True, tty=False,
+                command=["sh", "-c", wrapped], stdin=bool(stdin), stdout=True, stderr=True, tty=False,
                 _preload_content=False)
-    out, err = [], []
-    # In frames well below what the API server's WebSocket accepts in one message (a 4 MiB one closes it).
-    for start in range(0, len(stdin or b""), FRAME):
-        ws.write_stdin(stdin[start:start + FRAME])
-    deadline = time.monotonic() + timeout
-    while ws.is_open() and time.monotonic() < deadline:
-        ws.update(timeout=1)
-        out.append(ws.read_stdout(timeout=0))
-        err.append(ws.read_stderr(timeout=0))
-    timed_out = ws.is_open()
-    code = None if timed_out else exit_code(ws)
-    ws.close()
-    if timed_out or code != 0:
-        tail = "".join(err).strip().splitlines()[-5:]
-        what = script.split(";")[0][:80]
-        raise SeedError("%s in %s %s (exit %s): %s" % (what, pod, "timed out" if timed_out else "failed", code,
-                                                       " | ".join(tail) or "no output"))
-    return "".join(out)
+    deadline = deadline or time.monotonic() + 600
+    what = "%s in %s" % (script.split(";")[0][:80], pod)
+    out, err, status = "", [], None
+    try:
+        # In frames well below what the API server's WebSocket accepts in one message (a 4 MiB one closes it).
+        for start in range(0, len(stdin), FRAME):
+            ws.write_stdin(stdin[start:start + FRAME])
+        while status is None:
+            if time.monotonic() > deadline or not ws.is_open():
+                tail = " | ".join("".join(err).strip().splitlines()[-5:]) or "no output"
+                raise SeedError("%s %s: %s" % (what, "timed out" if ws.is_open() else
+                                               "ended before the command finished", tail))
+            ws.update(timeout=1)
+            out += ws.read_stdout(timeout=0)
+            err.append(ws.read_stderr(timeout=0))
+            # The client also keeps a copy of everything read (capture_all), which this call cannot turn
+            # off on every client version: a backup would be held in memory twice.
+            ws._all = io.StringIO()
+            marker = out.rfind("\n%s " % END)
+            if marker >= 0 and out.endswith("\n"):
+                status, out = int(out[marker + len(END) + 2:]), out[:marker]
+            elif consume is not None and len(out) >= CHUNK * 4 // 3:
+                out = consume(out)
+    finally:
+        ws.close()
+    if status != 0:
+        tail = " | ".join("".join(err).strip().splitlines()[-5:]) or "no output"
+        raise SeedError("%s failed (exit %s): %s" % (what, status, tail))
+    return out
 
 
 BACKUP = ('mariadb-backup --defaults-file="$LOGIN_FILE" --backup --stream=mbstream --datadir="$CLAIM/data" '
@@ -82,42 +96,32 @@ PREPARE = ('set -e; cd "$CLAIM"; rm -rf data.seeding data.seeded; mkdir data.see
 
 def copy(core, namespace, donor, member, timeout):
     """Stream the donor's backup onto the member's claim and prepare it there; returns (bytes, GTID position)."""
-    from kubernetes.stream import stream
-
-    run(core, namespace, member, 'set -e; cd "$CLAIM"; rm -rf data.seeding seed.mbstream; : > seed.mbstream')
-    ws = stream(core.connect_get_namespaced_pod_exec, donor, namespace, container=CONTAINER,
-                command=["sh", "-c", BACKUP], stdin=False, stdout=True, stderr=True, tty=False,
-                _preload_content=False)
-    text, err, sent = "", [], 0
     deadline = time.monotonic() + timeout
+    run(core, namespace, member, 'set -e; cd "$CLAIM"; rm -rf data.seeding seed.mbstream; : > seed.mbstream',
+        deadline=deadline)
+    sent = []
 
     def send(lines):
+        """Decode whole base64 lines and append them to the member's copy, one exec per chunk."""
         data = base64.b64decode(lines)
-        run(core, namespace, member, 'head -c %d >> "$CLAIM/seed.mbstream"' % len(data), stdin=data)
-        return len(data)
+        if data:
+            run(core, namespace, member, 'head -c %d >> "$CLAIM/seed.mbstream"' % len(data), stdin=data,
+                deadline=deadline)
+            sent.append(len(data))
 
-    while ws.is_open() and time.monotonic() < deadline:
-        ws.update(timeout=1)
-        text += ws.read_stdout(timeout=0)
-        err.append(ws.read_stderr(timeout=0))
-        if len(text) >= CHUNK * 4 // 3:
-            cut = text.rindex("\n") + 1
-            sent += send(text[:cut])
-            text = text[cut:]
-    timed_out = ws.is_open()
-    code = None if timed_out else exit_code(ws)
-    text += ws.read_stdout(timeout=0)
-    ws.close()
-    if timed_out or code != 0:
-        raise SeedError("mariadb-backup --backup in %s %s: %s" % (
-            donor, "timed out" if timed_out else "failed (exit %s)" % code,
-            " | ".join("".join(err).strip().splitlines()[-3:]) or "no output"))
-    if text.strip():
-        sent += send(text)
-    info = run(core, namespace, member, PREPARE, timeout=timeout).split()
+    def forward(text):
+        cut = text.rindex("\n") + 1
+        send(text[:cut])
+        return text[cut:]
+
+    send(run(core, namespace, donor, BACKUP, deadline=deadline, consume=forward))
+    size = run(core, namespace, member, 'wc -c < "$CLAIM/seed.mbstream"', deadline=deadline).split()
+    if not size or int(size[0]) != sum(sent):
+        raise SeedError("the copy on %s holds %s bytes, %d were sent" % (member, size, sum(sent)))
+    info = run(core, namespace, member, PREPARE, deadline=deadline).split()
     if len(info) < 3:
         raise SeedError("the copy in %s has no GTID position in its binlog info (%r)" % (member, " ".join(info)))
-    return sent, info[2]
+    return sum(sent), info[2]
 
 
 def api_client(args):
@@ -144,8 +148,13 @@ def main():
 
         core = client.CoreV1Api(api_client(args))
         size, position = copy(core, args.namespace, args.donor, args.member, args.timeout)
-        # The server stops; its container starts again and start-server.sh puts the copy in place.
-        run(core, args.namespace, args.member, '"$DB_CLIENT" --defaults-file="$LOGIN_FILE" --execute=SHUTDOWN')
+        # The server stops; its container starts again and start-server.sh puts the copy in place. The exec
+        # ends with the container, so its stream may close before it reports: that is the expected end.
+        try:
+            run(core, args.namespace, args.member, '"$DB_CLIENT" --defaults-file="$LOGIN_FILE" --execute=SHUTDOWN')
+        except SeedError as exc:
+            if "ended before the command finished" not in str(exc):
+                raise
     except SeedError as exc:
         print("seeding %s from %s: %s" % (args.member, args.donor, exc), file=sys.stderr)
         return 1
