@@ -35,9 +35,9 @@ class SeedError(Exception):
     pass
 
 
-# The command's end, written by the wrapper after it: the API server may close an exec stream before
-# the last of a large output reached us (seen here: 17 of 27 MB), so the stream is read until this
-# line arrives and only then closed (the wrapper waits for that), and its exit status is read from it.
+# The command's end, written by the wrapper after it: an exec stream that ends with its process may
+# lose the last of a large output still in flight (seen here: 17 of 27 MB), so the stream is read until
+# this line arrives and only then closed, and the command's exit status is read from it.
 END = "statefuldb-exec-end"
 
 
@@ -48,13 +48,16 @@ def run(core, namespace, pod, script, stdin=b"", deadline=None, consume=None):
     backup is forwarded while it streams). Raises SeedError with stderr's tail on failure or timeout."""
     from kubernetes.stream import stream
 
-    wrapped = '( %s ); status=$?; echo; echo "%s $status"; sleep 30' % (script, END)
+    # The wrapper then waits for the end of its stdin, which comes when this side closes the stream: the
+    # command's whole output is read before the process (and with it the stream) ends.
+    wrapped = '( %s )%s; status=$?; echo; echo "%s $status"; read -r unused' % (
+        script, "" if stdin else " </dev/null", END)
     ws = stream(core.connect_get_namespaced_pod_exec, pod, namespace, container=CONTAINER,
-                command=["sh", "-c", wrapped], stdin=bool(stdin), stdout=True, stderr=True, tty=False,
+                command=["sh", "-c", wrapped], stdin=True, stdout=True, stderr=True, tty=False,
                 _preload_content=False)
     deadline = deadline or time.monotonic() + 600
     what = "%s in %s" % (script.split(";")[0][:80], pod)
-    out, err, status = "", [], None
+    pieces, size, err, status = [], 0, [], None
     try:
         # In frames well below what the API server's WebSocket accepts in one message (a 4 MiB one closes it).
         for start in range(0, len(stdin), FRAME):
@@ -65,22 +68,30 @@ def run(core, namespace, pod, script, stdin=b"", deadline=None, consume=None):
                 raise SeedError("%s %s: %s" % (what, "timed out" if ws.is_open() else
                                                "ended before the command finished", tail))
             ws.update(timeout=1)
-            out += ws.read_stdout(timeout=0)
+            piece = ws.read_stdout(timeout=0)
             err.append(ws.read_stderr(timeout=0))
             # The client also keeps a copy of everything read (capture_all), which this call cannot turn
             # off on every client version: a backup would be held in memory twice.
             ws._all = io.StringIO()
-            marker = out.rfind("\n%s " % END)
-            if marker >= 0 and out.endswith("\n"):
-                status, out = int(out[marker + len(END) + 2:]), out[:marker]
-            elif consume is not None and len(out) >= CHUNK * 4 // 3:
-                out = consume(out)
+            if not piece:
+                continue
+            pieces.append(piece)
+            size += len(piece)
+            # The end line is short: look for it in the last pieces only, never in the whole output.
+            recent = "".join(pieces[-3:])
+            if recent.endswith("\n") and ("\n%s " % END) in recent[-200:]:
+                out = "".join(pieces)
+                marker = out.rfind("\n%s " % END)
+                status, pieces = int(out[marker + len(END) + 2:]), [out[:marker]]
+            elif consume is not None and size >= CHUNK * 4 // 3:
+                pieces = [consume("".join(pieces))]
+                size = len(pieces[0])
     finally:
         ws.close()
     if status != 0:
         tail = " | ".join("".join(err).strip().splitlines()[-5:]) or "no output"
         raise SeedError("%s failed (exit %s): %s" % (what, status, tail))
-    return out
+    return "".join(pieces)
 
 
 BACKUP = ('mariadb-backup --defaults-file="$LOGIN_FILE" --backup --stream=mbstream --datadir="$CLAIM/data" '
