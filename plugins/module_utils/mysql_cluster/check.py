@@ -32,18 +32,21 @@ def _one(cur, sql, args=None):
     return cur.fetchone()
 
 
-def server_facts(conn):
+def server_facts(conn, replication=False):
+    """Identity and GTID position; with ``replication``, also whether both replication threads run."""
     cur = conn.cursor()
     try:
         server_id, version, read_only = _one(cur, "SELECT @@server_id, @@version, @@read_only")
         flavor = "mariadb" if "mariadb" in version.lower() else "mysql"
         position = _one(cur, gtid_sql(flavor)[0])[0] or ""
-        replicating = _replicating(cur, flavor)
+        # An empty position: the server never wrote or applied a transaction (it holds no data).
+        facts = {"server_id": int(server_id), "version": version, "read_only": bool(int(read_only)),
+                 "flavor": flavor, "gtid_position": position.replace("\n", "")}
+        if replication:
+            facts["replicating"] = _replicating(cur, flavor)
     finally:
         cur.close()
-    # An empty position: the server never wrote or applied a transaction (it holds no data).
-    return {"server_id": int(server_id), "version": version, "read_only": bool(int(read_only)),
-            "flavor": flavor, "gtid_position": position.replace("\n", ""), "replicating": replicating}
+    return facts
 
 
 # Both replication threads running: the member streams from its source's binary logs, so the role has
@@ -91,7 +94,7 @@ def wait_all(members, connect, timeout, errors=(Exception,), is_transient=_not_a
         def answer(member=member):
             conn = connect(member)
             try:
-                return server_facts(conn)
+                return server_facts(conn, replication=True)
             finally:
                 conn.close()
         where = "%s (%s:%s)" % (member["name"], member["host"], member["port"])
