@@ -18,17 +18,19 @@ touched before step 3, and start-server.sh keeps a member's data that held trans
 """
 import argparse
 import base64
-import io
 import json
 import os
 import sys
 import time
+
+from websocket import WebSocketTimeoutException
 
 from pod_tunnel import load_client
 
 CHUNK = 4 * 1024 * 1024  # bytes of backup per exec on the member
 FRAME = 256 * 1024  # bytes per WebSocket message
 CONTAINER = "mysql"
+STDOUT, STDERR = 1, 2  # the exec stream's channels
 
 
 class SeedError(Exception):
@@ -39,6 +41,24 @@ class SeedError(Exception):
 # lose the last of a large output still in flight (seen here: 17 of 27 MB), so the stream is read until
 # this line arrives and only then closed, and the command's exit status is read from it.
 END = "statefuldb-exec-end"
+
+
+def messages(ws, deadline):
+    """(channel, text) of each message of an exec stream as it arrives, until the stream closes.
+
+    Read from the socket directly: the client's own update() joins a backlog of messages into one string
+    message by message, which takes minutes for a backup that arrives faster than it is forwarded."""
+    from websocket import ABNF
+
+    while True:
+        if time.monotonic() > deadline:
+            raise WebSocketTimeoutException("deadline passed")
+        ws.sock.settimeout(max(1.0, deadline - time.monotonic()))
+        opcode, frame = ws.sock.recv_data_frame(True)
+        if opcode == ABNF.OPCODE_CLOSE:
+            return
+        if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY) and frame.data:
+            yield frame.data[0], frame.data[1:].decode("utf-8", "replace")
 
 
 def run(core, namespace, pod, script, stdin=b"", deadline=None, consume=None):
@@ -62,35 +82,34 @@ def run(core, namespace, pod, script, stdin=b"", deadline=None, consume=None):
         # In frames well below what the API server's WebSocket accepts in one message (a 4 MiB one closes it).
         for start in range(0, len(stdin), FRAME):
             ws.write_stdin(stdin[start:start + FRAME])
-        while status is None:
-            if time.monotonic() > deadline or not ws.is_open():
-                tail = " | ".join("".join(err).strip().splitlines()[-5:]) or "no output"
-                raise SeedError("%s %s: %s" % (what, "timed out" if ws.is_open() else
-                                               "ended before the command finished", tail))
-            ws.update(timeout=1)
-            piece = ws.read_stdout(timeout=0)
-            err.append(ws.read_stderr(timeout=0))
-            # The client also keeps a copy of everything read (capture_all), which this call cannot turn
-            # off on every client version: a backup would be held in memory twice.
-            ws._all = io.StringIO()
-            if not piece:
+        for channel, text in messages(ws, deadline):
+            if channel == STDERR:
+                err.append(text)
                 continue
-            pieces.append(piece)
-            size += len(piece)
+            if channel != STDOUT:
+                continue
+            pieces.append(text)
+            size += len(text)
             # The end line is short: look for it in the last pieces only, never in the whole output.
             recent = "".join(pieces[-3:])
             if recent.endswith("\n") and ("\n%s " % END) in recent[-200:]:
                 out = "".join(pieces)
                 marker = out.rfind("\n%s " % END)
                 status, pieces = int(out[marker + len(END) + 2:]), [out[:marker]]
-            elif consume is not None and size >= CHUNK * 4 // 3:
+                break
+            if consume is not None and size >= CHUNK * 4 // 3:
                 pieces = [consume("".join(pieces))]
                 size = len(pieces[0])
+    except WebSocketTimeoutException:
+        status = "timed out"
     finally:
         ws.close()
+    if status is None:
+        status = "the stream ended before the command finished"
     if status != 0:
         tail = " | ".join("".join(err).strip().splitlines()[-5:]) or "no output"
-        raise SeedError("%s failed (exit %s): %s" % (what, status, tail))
+        reason = status if isinstance(status, str) else "failed (exit %d)" % status
+        raise SeedError("%s %s: %s" % (what, reason, tail))
     return "".join(pieces)
 
 
