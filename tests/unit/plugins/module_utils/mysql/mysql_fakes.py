@@ -147,3 +147,16 @@ def mysql_variables(**overrides):
               "gtid_mode": "ON", "enforce_gtid_consistency": "ON", "gtid_executed": "", "gtid_purged": ""}
     values.update(overrides)
     return values
+
+
+class Clock:
+    """A clock and its sleep for the waits: time moves only when the code under test sleeps."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds

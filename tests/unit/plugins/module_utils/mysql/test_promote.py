@@ -2,7 +2,7 @@
 nothing, undo on timeout and on a moved position), failover (most advanced, unreachable, healthy primary)."""
 import pytest
 from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.mysql.mysql_fakes import (
-    MYSQL_84_REMOVED, FakeServer, mariadb_variables, mysql_variables)
+    MYSQL_84_REMOVED, Clock, FakeServer, mariadb_variables, mysql_variables)
 
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.connection import ConnectError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
@@ -64,17 +64,6 @@ class PromoteFake(FakeServer):
             self.executed.append((sql, args))
             return rows
         return super().answer(sql, args)
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def replica_row(**overrides):

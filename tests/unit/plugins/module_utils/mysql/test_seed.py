@@ -2,7 +2,7 @@
 tests/integration/mysql_cluster/test_seed_from_copy.py."""
 import pytest
 from ansible_collections.statefuldb.k8s.tests.unit.plugins.module_utils.mysql.mysql_fakes import (
-    FakeServer, mariadb_variables, mysql_variables)
+    Clock, FakeServer, mariadb_variables, mysql_variables)
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.errors import MySQLReplicationError
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.flavor import detect
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.gtid import mariadb_purged_beyond
@@ -118,17 +118,6 @@ def test_mysql_plan_compares_gtid_purged_with_gtid_executed():
     source = SeedFake(**mysql(gtid_executed="%s:1-90" % UUID_A, gtid_purged="%s:1-60" % UUID_A))
     assert plan_for(SeedFake(**mysql()), source)["missing"] == "%s:1-60" % UUID_A
     assert plan_for(SeedFake(**mysql(gtid_executed="%s:1-70" % UUID_A)), source)["method"] == "binlog"
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 SPEC = {"donor_host": "db-1.db", "donor_port": 3306, "clone_user": "root", "clone_password": "s3cret",
