@@ -102,6 +102,7 @@ def clone(member, flavor, donor, spec, member_address, reconnect, clock=time.mon
             "The member at %s holds transactions the donor %s never had (%s): a clone would replace them. "
             "Nothing was changed. Keep that member aside for a DBA, or choose a donor that holds them."
             % (member_address, donor.address, unique), errant_gtids=unique)
+    member.write(flavor.statement("clone_writable"))
     member.write(Statement(flavor.statement("clone_donor_list"), ("%s:%d" % (spec["donor_host"], spec["donor_port"]),)))
     statement = Statement(flavor.statement("clone_instance"),
                           (spec["clone_user"], spec["donor_host"], spec["donor_port"], spec["clone_password"]),

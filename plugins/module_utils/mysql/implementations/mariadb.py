@@ -78,6 +78,7 @@ MARIADB_10_0 = {
     # No server-side clone: the mysql_cluster role copies with mariadb-backup through the pods.
     "clone_plugin": None,
     "clone_donor_list": None,
+    "clone_writable": None,
     "clone_instance": None,
     "clone_status": None,
 }

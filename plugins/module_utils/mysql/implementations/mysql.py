@@ -64,6 +64,9 @@ MYSQL_8_0_23 = {
     # The CLONE plugin copies a donor's data into this server, which then restarts.
     "clone_plugin": "SELECT PLUGIN_STATUS AS status FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'",
     "clone_donor_list": "SET GLOBAL clone_valid_donor_list = %s",
+    # CLONE drops the member's databases, which super_read_only forbids; read_only stays on, and the
+    # restart on the copy applies the configured super_read_only again.
+    "clone_writable": "SET GLOBAL super_read_only = OFF",
     "clone_instance": "CLONE INSTANCE FROM %s@%s:%s IDENTIFIED BY %s",
     "clone_status": ("SELECT STATE AS state, ERROR_NO AS error_no, ERROR_MESSAGE AS error_message"
                      " FROM performance_schema.clone_status"),

@@ -141,6 +141,7 @@ def test_mysql_clone_sets_the_donor_clones_and_waits_for_the_restarted_member():
     (changed, position), queries = clone_run(member, donor, after)
     assert changed and position == "%s:1-90" % UUID_A
     assert [e for e in member.executed if not e[0].startswith(("SELECT", "SHOW"))] == [
+        ("SET GLOBAL super_read_only = OFF", ()),
         ("SET GLOBAL clone_valid_donor_list = %s", ("db-1.db:3306",)),
         ("CLONE INSTANCE FROM %s@%s:%s IDENTIFIED BY %s", ("root", "db-1.db", 3306, "s3cret"))]
     assert not any("s3cret" in q for q in queries)
