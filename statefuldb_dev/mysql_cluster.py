@@ -96,7 +96,8 @@ def assert_ok(run):
 
 
 def failure_message(run):
-    """The message of the task that failed a run."""
+    """The message of the task that failed a run (of its failed items, for a loop)."""
     failed = [r for r in run.results if r.get("failed")]
     assert failed, "the run did not fail:\n%s" % run.stdout[-3000:]
-    return failed[-1].get("msg") or ""
+    items = [item.get("msg") or "" for item in failed[-1].get("results") or [] if item.get("failed")]
+    return " | ".join(items) if items else failed[-1].get("msg") or ""
