@@ -213,6 +213,16 @@ password_changed:
       check mode, would be). Replicas need the new password (O(refresh_password)).
   returned: success with O(role=primary)
   type: bool
+semi_sync:
+  description:
+    - With O(role=primary), the source side of semi-synchronous replication, or V(null) when the server has
+      none. C(on) - replicas acknowledge commits now (the module warns when they do not).
+      C(unacknowledged_commits) - commits since the server started that were acknowledged to clients without a
+      replica's acknowledgement (the timeout fell back to asynchronous), those made before the first replica
+      connected included; a failover before a replica received them would lose them.
+  returned: success with O(role=primary)
+  type: dict
+  sample: {"on": true, "unacknowledged_commits": 0}
 flavor:
   description: V(mariadb) or V(mysql).
   returned: success

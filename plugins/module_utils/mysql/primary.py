@@ -11,6 +11,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import
     binlog_status,
     read_replica_status,
     read_server,
+    semi_sync_source,
 )
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.sql import Statement
 
@@ -69,10 +70,11 @@ def ensure_primary(session, flavor, spec, try_login, address):
     after = {"read_only": server["read_only"] if spec.get("read_only") is None else bool(spec["read_only"])}
     password_changed = False
     if spec.get("replication_user"):
-        user_actions, warnings, user_diff = ensure_replication_user(
+        user_actions, user_warnings, user_diff = ensure_replication_user(
             session, flavor, spec["replication_user"], spec["replication_user_host"],
             spec["replication_password"], spec["update_password"], try_login)
         actions.extend(user_actions)
+        warnings.extend(user_warnings)
         password_changed = user_diff["after"].pop("password_changed", False)
         before["replication_user"] = user_diff["before"]
         after["replication_user"] = user_diff["after"]
@@ -82,6 +84,13 @@ def ensure_primary(session, flavor, spec, try_login, address):
         # CREATE USER / GRANT are binlogged: report the position after them.
         server = read_server(session, flavor)
     binlog_file, binlog_position = binlog_status(session, flavor)
+    semi_sync = semi_sync_source(session)
+    if semi_sync and not semi_sync["on"]:
+        warnings.append(
+            "Semi-synchronous replication on %s is asynchronous now: no replica acknowledged a commit within the "
+            "timeout. %d commit(s) since the server started were acknowledged without a replica; a failover before "
+            "a replica received them would lose them. Check that the replicas run and reach it."
+            % (address, semi_sync["unacknowledged_commits"]))
     result = {
         "changed": bool(actions),
         "actions": actions,
@@ -96,6 +105,7 @@ def ensure_primary(session, flavor, spec, try_login, address):
         "read_only": after["read_only"],
         # Replicas still hold the old password until they are given this one (refresh_password).
         "password_changed": password_changed,
+        "semi_sync": semi_sync,
         "diff": {"before": before, "after": after},
     }
     if flavor.name == "mariadb":

@@ -52,6 +52,7 @@ from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.primary impor
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.replica import MAX_WAIT_CHUNK, wait_caught_up
 from ansible_collections.statefuldb.k8s.plugins.module_utils.mysql.server import (
     RUNNING,
+    SEMI_SYNC_STATUS,
     read_replica_status,
     read_server,
 )
@@ -75,7 +76,6 @@ ER_NO_SUCH_THREAD = 1094
 KILL_SETTLE_SECONDS = 5
 POLL = 0.1
 SEMI_SYNC_VARIABLES = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'"
-SEMI_SYNC_STATUS = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'"
 
 
 @dataclasses.dataclass

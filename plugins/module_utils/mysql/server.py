@@ -68,3 +68,22 @@ def binlog_status(session, flavor):
     if not row:
         return None, None
     return _text(row.get("File")) or None, int(row["Position"]) if row.get("Position") is not None else None
+
+
+SEMI_SYNC_STATUS = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'"
+
+
+def semi_sync_source(session):
+    """The source side of semi-synchronous replication, or None without the plugin (or the privilege):
+    {'on': replicas acknowledge commits now, 'unacknowledged_commits': commits since the server started
+    that no replica acknowledged in time (the timeout fell back to asynchronous)}."""
+    try:
+        rows = session.rows(SEMI_SYNC_STATUS)
+    except Exception:  # pylint: disable=broad-except  # only a report: never fails the task
+        return None
+    values = {_text(row.get("Variable_name")).lower(): row.get("Value") for row in rows}
+    for side in ("master", "source"):  # MariaDB and MySQL < 8.0.26 / MySQL 8.0.26+
+        if "rpl_semi_sync_%s_status" % side in values:
+            return {"on": _on(values["rpl_semi_sync_%s_status" % side]),
+                    "unacknowledged_commits": int(values.get("rpl_semi_sync_%s_no_tx" % side) or 0)}
+    return None

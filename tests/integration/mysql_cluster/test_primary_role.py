@@ -145,6 +145,8 @@ def test_first_deploy_records_ordinal_0_and_publishes_writer_and_readers(cluster
     ns = cluster["namespace"]
     assert rep["primary"] == "mysql-0"
     assert rep["writer_host"] == "mysql-primary.%s.svc.cluster.local" % ns and rep["semi_sync"] is True
+    # The first deploy's replication account was written before any replica connected: counted, not acknowledged.
+    assert isinstance(rep["semi_sync_unacknowledged_commits"], int), rep
     data = topology(cluster)
     assert (data["primary"], data["bootstrapped"], data["port"]) == ("mysql-0", "true", "3306")
     assert data["writer-host"] == rep["writer_host"] and data["reader-host"] == "mysql-replicas.%s.svc.cluster.local" % ns

@@ -52,3 +52,42 @@ def test_check_mode_predicts_read_only_without_setting_it(session_for):
     assert result["changed"] is True and result["read_only"] is False
     assert result["diff"] == {"before": {"read_only": True}, "after": {"read_only": False}}
     assert server.writes() == []
+
+
+class SemiSyncFake(FakeServer):
+    """A source whose semi-synchronous status shows commits no replica acknowledged in time."""
+
+    def __init__(self, status, **kwargs):
+        super().__init__(**kwargs)
+        self.semi_sync = status
+
+    def answer(self, sql, args):
+        if sql.upper().startswith("SHOW GLOBAL STATUS LIKE 'RPL_SEMI_SYNC%'"):
+            return [{"Variable_name": k, "Value": v} for k, v in self.semi_sync.items()]
+        return super().answer(sql, args)
+
+
+@pytest.mark.parametrize("version, comment, status, side", [
+    ("11.8.3-MariaDB", "", {"Rpl_semi_sync_master_status": "OFF", "Rpl_semi_sync_master_no_tx": "3"}, "master"),
+    ("9.7.4", "MySQL", {"Rpl_semi_sync_source_status": "ON", "Rpl_semi_sync_source_no_tx": "2"}, "source"),
+])
+def test_primary_reports_commits_acknowledged_without_a_replica(session_for, version, comment, status, side):
+    variables = mariadb_variables(server_id=1) if comment == "" else mysql_variables(server_id=1)
+    server = SemiSyncFake(status, version=version, comment=comment, variables=variables)
+    result = ensure_primary(session_for(server), from_strings(version, comment), dict(SPEC, replication_user=None),
+                            _no_login, "db-0:3306")
+    on = status["Rpl_semi_sync_%s_status" % side] == "ON"
+    unacknowledged = int(status["Rpl_semi_sync_%s_no_tx" % side])
+    assert result["semi_sync"] == {"on": on, "unacknowledged_commits": unacknowledged}
+    # Only a fallback that lasts is worth a warning: commits made before any replica connected (the
+    # first deploy's replication account) are counted too.
+    warned = [w for w in result["warnings"] if "asynchronous now" in w]
+    assert bool(warned) == (not on)
+    assert not warned or ("%d commit(s)" % unacknowledged in warned[0] and "failover" in warned[0])
+
+
+def test_a_source_without_semi_sync_reports_none_and_warns_nothing(session_for):
+    server = FakeServer(variables=mariadb_variables(server_id=1))
+    result = ensure_primary(session_for(server), from_strings("10.11.6-MariaDB", ""), dict(SPEC, replication_user=None),
+                            _no_login, "db-0:3306")
+    assert result["semi_sync"] is None and result["warnings"] == []
