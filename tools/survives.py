@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make test` must not destroy what ran on the cluster before it (the gate `survives`).
 
     survives.py record STATE   before the gates: put a fresh random token in ConfigMap
