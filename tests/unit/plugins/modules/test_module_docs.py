@@ -95,3 +95,11 @@ def test_missing_samples_is_found():
     returns = {"a": {"type": "dict", "contains": {"b": {"type": "list", "elements": "str"}}},
                "c": {"type": "str"}, "d": {"type": "list", "sample": []}}
     assert list(missing_samples(returns)) == ["a.b"]
+
+
+def test_the_members_fragment_variant_repeats_the_shared_text():
+    """ansible-test reads doc fragments as literals, so mysql_members.with_primary repeats the shared text."""
+    from ansible_collections.statefuldb.k8s.plugins.doc_fragments.mysql_members import ModuleDocFragment
+
+    assert ModuleDocFragment.WITH_PRIMARY.startswith(ModuleDocFragment.DOCUMENTATION)
+    assert "primary:" in ModuleDocFragment.WITH_PRIMARY[len(ModuleDocFragment.DOCUMENTATION):]
