@@ -268,9 +268,10 @@ def describe_connect_error(settings, exc, purpose="the server"):
 
 
 # A port-forward stream that drops during the TLS handshake ends in an EOF; opening the link again
-# is what a client does, for a few seconds. Any other failure is the caller's to handle.
+# is what a client does, for as long as connect_timeout allows (a kubelet's port-forward for one pod
+# has been seen failing every handshake for more than 5 s under load). Any other failure is the
+# caller's to handle.
 _HANDSHAKE_EOF = ("unexpected_eof", "eof occurred")
-HANDSHAKE_EOF_RETRY_SECONDS = 5
 
 
 def _eof_in_handshake(exc):
@@ -278,9 +279,12 @@ def _eof_in_handshake(exc):
         marker in (exc.server_text or "").lower() for marker in _HANDSHAKE_EOF)
 
 
-def connect(settings, purpose="the server", retry_seconds=HANDSHAKE_EOF_RETRY_SECONDS):
-    """Open a connection or raise ConnectError (a MySQLReplicationError) naming host:port and user."""
-    return call_with_retry(lambda: _connect_once(settings, purpose), RetryPolicy(retry_seconds), _eof_in_handshake)
+def connect(settings, purpose="the server", retry_seconds=None):
+    """Open a connection or raise ConnectError (a MySQLReplicationError) naming host:port and user.
+
+    A handshake cut off by a dropped link is tried again for ``retry_seconds`` (default: connect_timeout)."""
+    window = settings.connect_timeout if retry_seconds is None else retry_seconds
+    return call_with_retry(lambda: _connect_once(settings, purpose), RetryPolicy(window), _eof_in_handshake)
 
 
 def _connect_once(settings, purpose):
