@@ -40,7 +40,7 @@ MYSQL_CLUSTER_CASES = [
      ["mysql_cluster_pvc_retention_policy", "Retain or Delete"]),
     ("replication-user", {"mysql_cluster_replication_user": "repl'--"}, ["mysql_cluster_replication_user"]),
     ("verify-database", {"mysql_cluster_verify_database": "bad;db"}, ["mysql_cluster_verify_database"]),
-    ("reseed-unknown", {"mysql_cluster_reseed": ["mysql-7"]}, ["mysql_cluster_reseed", "mysql-7", "mysql-0, mysql-1"]),
+    ("reseed-unknown", {"mysql_cluster_reseed": ["mysql-7"]}, ["mysql_cluster_reseed", "mysql-7", "badinput-0, badinput-1"]),
     ("source-host", {"mysql_cluster_source_host": "h'; DROP DATABASE x; --"}, ["mysql_cluster_source_host"]),
     ("cluster-domain", {"mysql_cluster_cluster_domain": "Cluster Local"}, ["mysql_cluster_cluster_domain"]),
     ("wait-timeout-zero", {"mysql_cluster_wait_timeout": 0}, ["mysql_cluster_wait_timeout", "1 or more"]),
